@@ -1,0 +1,50 @@
+// Reading and validating the YAML configuration: every error names the file,
+// the key path and the line; all errors are collected, not just the first.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/env.hpp"
+
+namespace mh::config {
+
+struct ConfigError {
+  std::string file;
+  std::string path;  // e.g. "jobs[0].schedule"; empty for the whole file
+  int line = 0;      // 1-based; 0 when unknown
+  std::string message;
+  std::string hint;               // e.g. "did you mean 'schedule'?"
+  std::string to_string() const;  // "FILE: MESSAGE at PATH, line N; HINT"
+};
+
+struct LoadOptions {
+  EnvLookup env = getenv_lookup;
+  // systemd's $CREDENTIALS_DIRECTORY; defaults to the environment's value.
+  std::optional<std::string> credentials_dir;
+};
+
+struct LoadResult {
+  std::optional<Config> config;  // set only when `errors` is empty
+  std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;
+};
+
+LoadResult load_file(const std::string& path, const LoadOptions& options = {});
+
+// `file` names the source in messages; relative *_file names resolve against `base_dir`.
+LoadResult load_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
+                       const LoadOptions& options = {});
+
+// --config, else $MHLOADER_CONFIG, else /etc/mhloader/mhloader.yaml.
+std::string resolve_config_path(const std::optional<std::string>& flag);
+
+// Registers every secret value of `config` with the log redactor.
+void register_secrets(const Config& config);
+
+// The resolved configuration as YAML, every secret shown as `***`.
+std::string render(const Config& config);
+
+}  // namespace mh::config
