@@ -6,16 +6,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
-cmake -S . -B build/debug -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build build/debug -j"$(nproc)" --target mhloader
+# MHLOADER_BUILD_DIR and MHLOADER_DEV_SKIP_BUILD=1 let the test suite run this
+# script against the binaries it already built.
+build="${MHLOADER_BUILD_DIR:-build/debug}"
+if [ "${MHLOADER_DEV_SKIP_BUILD:-}" != 1 ]; then
+  bash scripts/install-deps.sh
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build "$build" -j"$(nproc)" --target mhloader magichour-sim
+fi
 
-cleanup() { :; }
+SIM_PID=""
+PG_STARTED=""
+cleanup() {
+  if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
+  if [ -n "$PG_STARTED" ]; then pg_down; fi
+}
+trap cleanup EXIT
+
 if [ -z "${MHLOADER_PG_DSN:-}" ]; then
   source scripts/pg.sh
-  cleanup() { pg_down; }
-  trap cleanup EXIT
   pg_up
+  PG_STARTED=1
   export MHLOADER_PG_DSN="$MHLOADER_TEST_PG_DSN"
   echo "dev.sh: throwaway PostgreSQL: psql \"$MHLOADER_PG_DSN\" (deleted when mhloader stops)"
 else
@@ -23,9 +34,22 @@ else
 fi
 
 if [ -z "${MAGIC_HOUR_API_KEY:-}" ]; then
-  echo "dev.sh: MAGIC_HOUR_API_KEY is not set; the Magic Hour simulator is not bundled yet (issue 3), so upstream calls have no server"
+  mkdir -p .dev
+  "$build/tests/sim/magichour-sim" --listen 127.0.0.1:0 --api-key sim-dev-key --saved-items 250 \
+    --render-time 3s --credits 5000 >.dev/sim.out 2>.dev/sim.log &
+  SIM_PID=$!
+  for _ in $(seq 1 100); do
+    grep -q "listening on" .dev/sim.out 2>/dev/null && break
+    sleep 0.05
+  done
+  url=$(sed -n 's/^magichour-sim listening on \([^ ]*\).*/\1/p' .dev/sim.out)
+  [ -n "$url" ] || { echo "dev.sh: magichour-sim did not start:" >&2; cat .dev/sim.log >&2; exit 1; }
+  export MHLOADER_MAGIC_HOUR_URL="$url"
+  echo "dev.sh: MAGIC_HOUR_API_KEY is not set: using the bundled Magic Hour simulator at $url (log: .dev/sim.log)"
+else
+  echo "dev.sh: using the real Magic Hour API with MAGIC_HOUR_API_KEY"
 fi
 
 export MHLOADER_STATE_DIR="${MHLOADER_STATE_DIR:-$PWD/.dev/state}"
 echo "dev.sh: starting mhloader serve --config config/dev.yaml (Ctrl-C to stop)"
-build/debug/daemon/mhloader serve --config config/dev.yaml "$@"
+"$build/daemon/mhloader" serve --config config/dev.yaml "$@"

@@ -8,7 +8,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config ccache openssl ca-certificates git
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpqxx-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libsystemd-dev
-  postgresql-15 postgresql-client-15 util-linux procps curl
+  postgresql-15 postgresql-client-15 util-linux procps curl tzdata wrk bc
 )
 
 missing=()

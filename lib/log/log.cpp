@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <vector>
+
+#include "util/time.hpp"
 
 namespace mh::log {
 namespace {
@@ -58,20 +58,6 @@ void append_value(std::string& out, std::string_view v) {
     }
   }
   out += '"';
-}
-
-std::string timestamp() {
-  using namespace std::chrono;
-  auto now = system_clock::now();
-  auto secs = time_point_cast<seconds>(now);
-  auto ms = duration_cast<milliseconds>(now - secs).count();
-  std::time_t t = system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
 }
 
 std::string redact_locked(State& s, std::string_view text) {
@@ -156,7 +142,7 @@ std::string build_line(Level level, std::string_view msg, Fields fields, Filter&
   std::string line;
   line.reserve(64 + msg.size());
   line += "ts=";
-  line += timestamp();
+  line += util::now_iso8601();
   line += " level=";
   line += level_name(level);
   line += " msg=";

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <pqxx/pqxx>
 
 #include "support/pg.hpp"
@@ -103,4 +104,26 @@ TEST_CASE("serve: under systemd (JOURNAL_STREAM) lines carry syslog priorities")
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("<6>ts=") == 0);
   CHECK(r.err.find("<3>ts=") != std::string::npos);
+}
+
+TEST_CASE("serve: the README's run command starts the simulator when no API key is set") {
+  mh::test::TempDatabase db;
+  TempDir dir;
+  std::string build_dir = std::filesystem::path(MHLOADER_BIN).parent_path().parent_path().string();
+  ProcessOptions o = serve_env();
+  o.unset_env.push_back("MAGIC_HOUR_API_KEY");
+  o.env["MHLOADER_PG_DSN"] = db.dsn();
+  o.env["MHLOADER_DEV_SKIP_BUILD"] = "1";
+  o.env["MHLOADER_BUILD_DIR"] = build_dir;
+  o.env["MHLOADER_STATE_DIR"] = dir.path() + "/state";
+  o.env["MHLOADER_LISTEN"] = "127.0.0.1:0";
+  o.new_process_group = true;
+  Child dev({"/bin/bash", MHLOADER_SOURCE_DIR "/scripts/dev.sh"}, o);
+  REQUIRE_MESSAGE(dev.wait_for_err("msg=\"mhloader ready\"", 30s), dev.out() << dev.err());
+  CHECK(dev.out().find("MAGIC_HOUR_API_KEY is not set: using the bundled Magic Hour simulator at http://127.0.0.1:") !=
+        std::string::npos);
+  dev.signal(SIGINT);
+  auto r = dev.wait(15s);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.err.find("mhloader stopped") != std::string::npos);
 }

@@ -53,9 +53,16 @@ pid_t spawn(const std::vector<std::string>& argv, const ProcessOptions& o, const
   std::vector<char*> envp;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  if (o.new_process_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), envp.data());
+  int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
   return pid;
 }
@@ -73,7 +80,8 @@ void fill_status(ProcessResult& r, int status) {
 
 }  // namespace
 
-Child::Child(const std::vector<std::string>& argv, const ProcessOptions& options) : dir_(make_dir()) {
+Child::Child(const std::vector<std::string>& argv, const ProcessOptions& options)
+    : group_(options.new_process_group), dir_(make_dir()) {
   pid_ = spawn(argv, options, dir_ + "/out", dir_ + "/err");
 }
 
@@ -87,7 +95,7 @@ std::string Child::out() const { return slurp(dir_ + "/out"); }
 std::string Child::err() const { return slurp(dir_ + "/err"); }
 
 void Child::signal(int sig) {
-  if (!result_) ::kill(pid_, sig);
+  if (!result_) ::kill(group_ ? -pid_ : pid_, sig);
 }
 
 bool Child::wait_for_err(const std::string& needle, std::chrono::milliseconds timeout) {
@@ -119,7 +127,7 @@ ProcessResult Child::wait(std::chrono::milliseconds timeout) {
       }
       if (std::chrono::steady_clock::now() >= deadline) {
         r.timed_out = true;
-        ::kill(pid_, SIGKILL);
+        ::kill(group_ ? -pid_ : pid_, SIGKILL);
         ::waitpid(pid_, &status, 0);
         fill_status(r, status);
         break;

@@ -24,6 +24,7 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;  // added to (or replacing in) the current environment
   std::vector<std::string> unset_env;
   std::chrono::milliseconds timeout{30'000};
+  bool new_process_group = false;  // Child::signal then reaches the whole group (scripts and their children)
 };
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
@@ -47,6 +48,7 @@ class Child {
 
  private:
   pid_t pid_ = -1;
+  bool group_ = false;
   std::string dir_;
   std::optional<ProcessResult> result_;
 };
