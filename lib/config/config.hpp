@@ -11,6 +11,7 @@
 
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
+#include "magichour/requests.hpp"
 
 namespace mh::config {
 
@@ -144,7 +145,7 @@ struct ResourceConfig {
   std::optional<int> max_table_nesting;
 };
 
-enum class GenerateKind { image_generator, image_upscaler };
+using GenerateKind = magichour::CreateKind;
 
 struct GenerateConfig {
   GenerateKind kind = GenerateKind::image_generator;

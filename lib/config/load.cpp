@@ -19,6 +19,7 @@
 #include "config/dsn.hpp"
 #include "config/duration.hpp"
 #include "log/log.hpp"
+#include "magichour/requests.hpp"
 #include "util/did_you_mean.hpp"
 
 namespace mh::config {
@@ -993,45 +994,15 @@ class Loader {
     return errors_.size() == before;
   }
 
-  // The fields the API requires, checked before anything is spent.
+  // The fields the API requires, checked before anything is spent (shared with the client).
   void check_request(const YAML::Node& n, const std::string& path, GenerateKind kind, const json::object& body,
                      bool from_dir_template) {
-    auto at = [&](std::string_view key) {
-      const YAML::Node c = n[std::string(key)];
-      return c.IsDefined() ? c : n;
-    };
-    if (kind == GenerateKind::image_generator) {
-      const json::value* count = body.if_contains("image_count");
-      if (count == nullptr) {
-        error(n, child(path, "image_count"), "required field 'image_count' is missing");
-      } else if (!count->is_int64() || count->as_int64() < 1 || count->as_int64() > 16) {
-        error(at("image_count"), child(path, "image_count"), "image_count must be a whole number from 1 to 16");
-      }
-      const json::value* style = body.if_contains("style");
-      const json::value* prompt = style && style->is_object() ? style->as_object().if_contains("prompt") : nullptr;
-      if (prompt == nullptr || !prompt->is_string() || prompt->as_string().empty()) {
-        error(at("style"), child(path, "style.prompt"), "required field 'style.prompt' is missing or empty");
-      }
-      return;
-    }
-    const json::value* scale = body.if_contains("scale_factor");
-    if (scale == nullptr) {
-      error(n, child(path, "scale_factor"), "required field 'scale_factor' is missing");
-    } else if (!(scale->is_int64() && (scale->as_int64() == 2 || scale->as_int64() == 4)) &&
-               !(scale->is_double() && (scale->as_double() == 2.0 || scale->as_double() == 4.0))) {
-      error(at("scale_factor"), child(path, "scale_factor"), "scale_factor must be 2 or 4");
-    }
-    const json::value* assets = body.if_contains("assets");
-    const json::value* file =
-        assets && assets->is_object() ? assets->as_object().if_contains("image_file_path") : nullptr;
-    if (from_dir_template) {
-      if (file != nullptr) {
-        error(at("assets"), child(path, "assets.image_file_path"),
-              "is set from each from_dir file; remove it from the template");
-      }
-    } else if (file == nullptr || !file->is_string() || file->as_string().empty()) {
-      error(at("assets"), child(path, "assets.image_file_path"), "required field 'assets.image_file_path' is missing");
-    }
+    auto problem = magichour::check_create_body(kind, body, from_dir_template);
+    if (!problem) return;
+    // Point at the offending key's line when it is there, else at the request.
+    std::string top = problem->field.substr(0, problem->field.find('.'));
+    const YAML::Node at = n[top].IsDefined() ? n[top] : n;
+    error(at, child(path, problem->field), problem->message);
   }
 
   std::string file_;

@@ -9,6 +9,7 @@
 #include "integration/sim_helpers.hpp"
 #include "simulator.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_files.hpp"
 
 using namespace mh::test;
 using namespace std::chrono_literals;
@@ -250,7 +251,7 @@ TEST_CASE("sim: upload URLs, the PUT upload, then an upscale of the uploaded fil
             .status == 422);
 }
 
-TEST_CASE("sim: DELETE disables a project; unknown ids are 404") {
+TEST_CASE("sim: DELETE disables a project and unknown ids are 404") {
   SimProcess sim({"--render-time", "50ms"});
   auto r = sim_call(sim, "POST", "/v1/ai-image-generator", R"({"image_count": 1, "style": {"prompt": "x"}})");
   std::string id(r.json().at("id").as_string());
@@ -343,7 +344,7 @@ TEST_CASE("sim: runtime state changes through /_sim/state") {
   CHECK(curl("POST", sim.base_url() + "/_sim/state", CurlOptions{{}, R"({"tier": "emperor"})"}).status == 400);
 }
 
-TEST_CASE("sim: the ledger records every create with its body hash; stats count routes") {
+TEST_CASE("sim: the ledger records every create with its body hash and stats count routes") {
   SimProcess sim({"--render-time", "50ms"});
   std::string body = R"({"image_count": 1, "style": {"prompt": "ledger"}})";
   auto a = sim_call(sim, "POST", "/v1/ai-image-generator", body);
@@ -367,24 +368,11 @@ TEST_CASE("sim: the ledger records every create with its body hash; stats count 
 
 TEST_CASE("sim: HTTPS with a throwaway CA") {
   TempDir dir;
-  auto run = [](std::vector<std::string> argv) {
-    auto r = run_process(argv);
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  };
-  std::string d = dir.path();
-  run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-       "/CN=mhloader test CA", "-keyout", d + "/ca.key", "-out", d + "/ca.pem"});
-  run({"/usr/bin/openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
-       d + "/server.key", "-out", d + "/server.csr"});
-  dir.write("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  run({"/usr/bin/openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem", "-CAkey", d + "/ca.key",
-       "-CAcreateserial", "-days", "2", "-extfile", d + "/ext.cnf", "-out", d + "/server.pem"});
-
-  SimProcess sim({"--tls-cert", d + "/server.pem", "--tls-key", d + "/server.key", "--render-time", "50ms"});
+  TlsFiles tls = make_tls_files(dir);
+  SimProcess sim({"--tls-cert", tls.cert, "--tls-key", tls.key, "--render-time", "50ms"});
   CHECK(sim.base_url().rfind("https://127.0.0.1:", 0) == 0);
   CurlOptions o;
-  o.cacert = d + "/ca.pem";
+  o.cacert = tls.ca;
   o.headers = {"Authorization: Bearer sim-dev-key"};
   auto r = curl("GET", sim.base_url() + "/v1/account", o);
   CHECK(r.status == 200);
@@ -403,7 +391,7 @@ TEST_CASE("sim: HTTPS with a throwaway CA") {
   std::string url(p.json().at("downloads").at(0).at("url").as_string());
   CHECK(url.rfind("https://", 0) == 0);
   CurlOptions dl;
-  dl.cacert = d + "/ca.pem";
+  dl.cacert = tls.ca;
   CHECK(curl("GET", url, dl).status == 200);
 }
 

@@ -81,8 +81,10 @@ asio::ip::tcp::socket& lowest_socket(Stream& s) {
 }
 
 // Serves requests on one connection until it closes, times out or the server stops.
+// `impl` is a reference to the caller's shared_ptr, which outlives this call
+// (no class temporaries in co_await expressions: see README, "Coroutines and GCC 12").
 template <class Stream>
-asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl, Stream& stream, bool tls) {
+asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& impl, Stream& stream, bool tls) {
   using asio::as_tuple;
   using asio::use_awaitable;
   const auto& opt = impl->options;
@@ -97,7 +99,7 @@ asio::awaitable<void> serve_connection(std::shared_ptr<HttpServer::Impl> impl, S
   auto entry = std::prev(impl->sessions.end());
   entry->cancel = [&tcp] { tcp.cancel(); };
   struct Unregister {
-    std::shared_ptr<HttpServer::Impl>& impl;
+    const std::shared_ptr<HttpServer::Impl>& impl;
     std::list<SessionEntry>::iterator it;
     ~Unregister() { impl->sessions.erase(it); }
   } unregister{impl, entry};

@@ -1,0 +1,215 @@
+#include "monitor/monitors.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "util/time.hpp"
+
+namespace mh::monitor {
+namespace asio = boost::asio;
+using magichour::ApiError;
+using magichour::ErrorKind;
+
+namespace {
+
+// Runs `tick` now and then every `interval` until `stopped`.
+template <class Impl>
+asio::awaitable<void> periodic(std::shared_ptr<Impl> impl, std::chrono::milliseconds interval) {
+  while (!impl->stopped) {
+    co_await impl->tick();
+    if (impl->stopped) break;
+    impl->timer.expires_after(interval);
+    co_await impl->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace
+
+// ----- credits -------------------------------------------------------------------------------
+
+struct CreditMonitor::Impl {
+  asio::io_context& io;
+  magichour::Client& client;
+  config::MonitorConfig config;
+  metrics::Metrics* metrics;
+  CreditState state;
+  asio::steady_timer timer;
+  bool stopped = true;
+  bool use_legacy = false;  // /v1/account answered 404: this API serves only /v1/credits
+
+  Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
+      : io(i), client(c), config(cfg), metrics(m), timer(i) {}
+
+  asio::awaitable<std::int64_t> read_balance() {
+    magichour::CallOptions o{"monitor", 0, "credits"};
+    if (!use_legacy) {
+      try {
+        auto account = co_await client.account(o);
+        state.source = "/v1/account";
+        co_return account.credits;
+      } catch (const ApiError& e) {
+        if (e.kind() != ErrorKind::not_found) throw;
+        log::info("GET /v1/account is not served; reading the balance from /v1/credits");
+        use_legacy = true;
+      }
+    }
+    auto r = co_await client.get_json("GET /v1/credits", "/v1/credits", o);
+    const boost::json::value* c = r.body.is_object() ? r.body.as_object().if_contains("credits") : nullptr;
+    if (c == nullptr || !c->is_number()) {
+      throw ApiError(ErrorKind::protocol, r.status, "GET /v1/credits", "", "GET /v1/credits has no credits field");
+    }
+    state.source = "/v1/credits";
+    co_return c->to_number<std::int64_t>();
+  }
+
+  asio::awaitable<void> tick() {
+    try {
+      std::int64_t balance = co_await read_balance();
+      bool was_low = state.low;
+      bool first = !state.balance.has_value();
+      state.balance = balance;
+      state.observed_at_ms = util::now_epoch_ms();
+      state.observed = std::chrono::steady_clock::now();
+      state.low = balance < config.credits.low_balance;
+      state.last_error.clear();
+      if (metrics) metrics->set_credits(balance, state.low);
+      if (state.low && (first || !was_low)) {
+        log::warn("credit balance is low", {{"credits", balance}, {"low_balance", config.credits.low_balance}});
+      } else if (!state.low && was_low) {
+        log::info("credit balance recovered", {{"credits", balance}, {"low_balance", config.credits.low_balance}});
+      }
+    } catch (const ApiError& e) {
+      if (state.last_error.empty()) log::warn("cannot read the credit balance", {{"error", e.what()}});
+      state.last_error = e.what();
+    }
+  }
+};
+
+CreditMonitor::CreditMonitor(asio::io_context& io, magichour::Client& client, config::MonitorConfig config,
+                             metrics::Metrics* metrics)
+    : impl_(std::make_shared<Impl>(io, client, config, metrics)) {}
+CreditMonitor::~CreditMonitor() { stop(); }
+
+void CreditMonitor::start() {
+  if (!impl_->stopped) return;
+  impl_->stopped = false;
+  asio::co_spawn(impl_->io, periodic(impl_, impl_->config.credits.interval), asio::detached);
+}
+
+void CreditMonitor::stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+}
+
+const CreditState& CreditMonitor::state() const { return impl_->state; }
+
+asio::awaitable<void> CreditMonitor::refresh() { co_await impl_->tick(); }
+
+asio::awaitable<std::optional<CreditState>> CreditMonitor::fresh(std::chrono::milliseconds max_age) {
+  auto impl = impl_;
+  auto young = [&] {
+    return impl->state.balance && std::chrono::steady_clock::now() - impl->state.observed <= max_age;
+  };
+  if (!young()) co_await impl->tick();
+  if (!young()) co_return std::nullopt;
+  co_return impl->state;
+}
+
+// ----- health --------------------------------------------------------------------------------
+
+struct HealthMonitor::Impl {
+  asio::io_context& io;
+  magichour::Client& client;
+  config::MonitorConfig config;
+  metrics::Metrics* metrics;
+  HealthState state;
+  asio::steady_timer timer;
+  bool stopped = true;
+  bool use_account = false;  // /v1/status answered 404: probe the authenticated /v1/account
+
+  Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
+      : io(i), client(c), config(cfg), metrics(m), timer(i) {}
+
+  asio::awaitable<void> tick() {
+    // A probe measures: one attempt, no retries.
+    magichour::CallOptions o{"monitor", 1, "status"};
+    auto started = std::chrono::steady_clock::now();
+    bool up = false;
+    int status = 0;
+    std::string error;
+    boost::json::object upstream;
+    std::string probe = use_account ? "/v1/account" : "/v1/status";
+    try {
+      if (!use_account) {
+        try {
+          auto r = co_await client.get_json("GET /v1/status", "/v1/status", o);
+          status = r.status;
+          up = r.body.is_object();  // any 2xx JSON object means up
+          if (up) upstream = r.body.as_object();
+          if (!up) error = "GET /v1/status did not answer a JSON object";
+        } catch (const ApiError& e) {
+          if (e.kind() != ErrorKind::not_found) throw;
+          log::info("GET /v1/status is not served; probing /v1/account for API health");
+          use_account = true;
+          probe = "/v1/account";
+          started = std::chrono::steady_clock::now();
+        }
+      }
+      if (use_account) {
+        co_await client.account(o);
+        status = 200;
+        up = true;
+      }
+    } catch (const ApiError& e) {
+      status = e.status();
+      error = e.what();
+    }
+    double latency = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    bool was_up = state.up;
+    bool first = !state.probed;
+    state.probed = true;
+    state.up = up;
+    state.http_status = status;
+    state.latency_ms = latency;
+    state.probe = probe;
+    state.last_probe_ms = util::now_epoch_ms();
+    state.last_error = error;
+    state.upstream = std::move(upstream);
+    state.consecutive_failures = up ? 0 : state.consecutive_failures + 1;
+    if (metrics) metrics->set_upstream_up(up);
+    if (!up && (first || was_up)) {
+      log::warn("Magic Hour API is down", {{"probe", probe}, {"status", status}, {"error", error}});
+    } else if (up && (first || !was_up)) {
+      log::info("Magic Hour API is up", {{"probe", probe}, {"latency_ms", latency}});
+    }
+  }
+};
+
+HealthMonitor::HealthMonitor(asio::io_context& io, magichour::Client& client, config::MonitorConfig config,
+                             metrics::Metrics* metrics)
+    : impl_(std::make_shared<Impl>(io, client, config, metrics)) {}
+HealthMonitor::~HealthMonitor() { stop(); }
+
+void HealthMonitor::start() {
+  if (!impl_->stopped) return;
+  impl_->stopped = false;
+  asio::co_spawn(impl_->io, periodic(impl_, impl_->config.health.interval), asio::detached);
+}
+
+void HealthMonitor::stop() {
+  impl_->stopped = true;
+  impl_->timer.cancel();
+}
+
+const HealthState& HealthMonitor::state() const { return impl_->state; }
+
+asio::awaitable<void> HealthMonitor::probe() { co_await impl_->tick(); }
+
+}  // namespace mh::monitor

@@ -1,0 +1,84 @@
+// The credit monitor and the API health monitor: periodic probes whose latest
+// state other modules read (the credit guard, the control plane, metrics).
+// They log one line per transition (balance low / recovered, API down / up),
+// not one per tick.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "magichour/client.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+namespace mh::metrics {
+class Metrics;
+}
+
+namespace mh::monitor {
+
+struct CreditState {
+  std::optional<std::int64_t> balance;  // unset until the first successful read
+  std::int64_t observed_at_ms = 0;      // wall clock of that read
+  std::chrono::steady_clock::time_point observed{};
+  std::string source;  // "/v1/account" or "/v1/credits"
+  bool low = false;
+  std::string last_error;  // empty after a successful read
+};
+
+class CreditMonitor {
+ public:
+  CreditMonitor(boost::asio::io_context& io, magichour::Client& client, config::MonitorConfig config,
+                metrics::Metrics* metrics = nullptr);
+  ~CreditMonitor();
+
+  void start();  // reads now, then every credits.interval
+  void stop();
+  const CreditState& state() const;
+  // A balance no older than `max_age`, reading one now if needed; nullopt if none can be read.
+  boost::asio::awaitable<std::optional<CreditState>> fresh(std::chrono::milliseconds max_age);
+  // One read now (the periodic loop uses it too).
+  boost::asio::awaitable<void> refresh();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct HealthState {
+  bool up = false;
+  bool probed = false;
+  int http_status = 0;  // 0 when no answer
+  double latency_ms = 0;
+  std::string probe;  // "/v1/status" or "/v1/account"
+  int consecutive_failures = 0;
+  std::int64_t last_probe_ms = 0;
+  std::string last_error;
+  boost::json::object upstream;  // the /v1/status body, when served
+};
+
+class HealthMonitor {
+ public:
+  HealthMonitor(boost::asio::io_context& io, magichour::Client& client, config::MonitorConfig config,
+                metrics::Metrics* metrics = nullptr);
+  ~HealthMonitor();
+
+  void start();
+  void stop();
+  const HealthState& state() const;
+  boost::asio::awaitable<void> probe();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace mh::monitor
