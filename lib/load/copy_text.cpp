@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace mh::load {
 namespace {
@@ -44,12 +45,29 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   return 0;
 }
 
+// True when none of the 8 bytes needs a look: no byte below 0x0e (NUL, tab,
+// newline, CR and a few harmless ones), no backslash, no byte >= 0x80.
+bool plain_word(const char* p) {
+  std::uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  std::uint64_t below = (x - ones * 0x0e) & ~x & highs;
+  std::uint64_t bs = x ^ (ones * '\\');
+  std::uint64_t backslash = (bs - ones) & ~bs & highs;
+  return ((below | backslash | (x & highs))) == 0;
+}
+
 }  // namespace
 
 void append_copy_field(std::string& out, std::string_view text) {
   std::size_t run = 0;  // start of the pending span copied verbatim
   std::size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size() && plain_word(text.data() + i)) {
+      i += 8;
+      continue;
+    }
     std::uint8_t cls = kClasses[static_cast<unsigned char>(text[i])];
     if (cls == 0) {
       ++i;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 namespace mh::util {
@@ -27,12 +28,17 @@ void python_float_repr_append(std::string& out, double x) {
     sci.remove_prefix(1);
   }
   std::size_t e = sci.find('e');
-  std::string digits;
+  char digit_buf[32];
+  std::size_t ndigits = 0;
   for (char c : sci.substr(0, e)) {
-    if (c != '.') digits += c;
+    if (c != '.') digit_buf[ndigits++] = c;
   }
-  int exp10 = std::atoi(std::string(sci.substr(e + 1)).c_str());
-  while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
+  int exp10 = 0;
+  std::string_view exp_text = sci.substr(e + 1);
+  if (!exp_text.empty() && exp_text.front() == '+') exp_text.remove_prefix(1);
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp10);
+  while (ndigits > 1 && digit_buf[ndigits - 1] == '0') --ndigits;
+  std::string_view digits(digit_buf, ndigits);
   int decpt = exp10 + 1;  // value = 0.DIGITS * 10^decpt
 
   if (negative) out += '-';
@@ -46,16 +52,16 @@ void python_float_repr_append(std::string& out, double x) {
       out.append(static_cast<std::size_t>(decpt) - digits.size(), '0');
       out += ".0";
     } else {
-      out.append(digits, 0, static_cast<std::size_t>(decpt));
+      out.append(digits.substr(0, static_cast<std::size_t>(decpt)));
       out += '.';
-      out.append(digits, static_cast<std::size_t>(decpt));
+      out.append(digits.substr(static_cast<std::size_t>(decpt)));
     }
     return;
   }
   out += digits[0];
   if (digits.size() > 1) {
     out += '.';
-    out.append(digits, 1);
+    out.append(digits.substr(1));
   }
   int shown = decpt - 1;
   out += shown < 0 ? "e-" : "e+";

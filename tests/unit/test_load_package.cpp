@@ -58,6 +58,34 @@ TEST_CASE("copy text: escaping, NULL, and sanitizing") {
   CHECK(fields[3] == "x\ny");
 }
 
+TEST_CASE("copy text: the word-at-a-time scan agrees with a byte-by-byte escaper") {
+  auto reference = [](std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\t': out += "\\t"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        default: out += c;
+      }
+    }
+    return out;
+  };
+  const std::string specials[] = {"\\", "\t", "\n", "\r", "\x01", "\x0d", "\x0e", "\x1f", "~", "\x7f"};
+  for (std::size_t len = 0; len < 20; ++len) {
+    for (std::size_t pos = 0; pos <= len; ++pos) {
+      for (const auto& sp : specials) {
+        std::string s(len, 'a');
+        s.insert(pos, sp);
+        std::string out;
+        mh::load::append_copy_field(out, s);
+        CHECK(out == reference(s));
+      }
+    }
+  }
+}
+
 TEST_CASE("load id: Python float repr of the time, strictly increasing") {
   std::string prev = mh::load::new_load_id();
   for (int i = 0; i < 1000; ++i) {

@@ -219,3 +219,30 @@ TEST_CASE("normalize: keys normalizing to one column keep the last value") {
   CHECK(column_names(f.schema, "t") == Names{"user_id", "_dlt_load_id", "_dlt_id"});
   CHECK(f.rows.rows[0].get("user_id") == "2");
 }
+
+TEST_CASE("normalize: records whose layout shifts still land in the right columns") {
+  Fixture f;
+  Resource r{"t"};
+  f.normalizer.add(r, json(R"({"a": 1, "b": {"c": 2}, "l": [{"x": 1}]})"));
+  f.normalizer.add(r, json(R"({"b": {"c": 3}, "a": 4, "l": [{"y": "q"}]})"));
+  f.normalizer.add(r, json(R"({"b": 5, "a": {"c": 6}, "l": [7]})"));
+  f.normalizer.add(r, json(R"({"a": 8, "b": {"c": 9}, "l": [{"x": 2}]})"));
+  auto rows = f.rows.of("t");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0].get("a") == "1");
+  CHECK(rows[0].get("b__c") == "2");
+  CHECK(rows[1].get("a") == "4");
+  CHECK(rows[1].get("b__c") == "3");
+  CHECK(rows[2].get("b") == "5");
+  CHECK(rows[2].get("a__c") == "6");
+  CHECK_FALSE(rows[2].get("a"));
+  CHECK(rows[3].get("a") == "8");
+  CHECK(rows[3].get("b__c") == "9");
+  auto l = f.rows.of("t__l");
+  REQUIRE(l.size() == 4);
+  CHECK(l[0].get("x") == "1");
+  CHECK(l[1].get("y") == "q");
+  CHECK(l[2].get("value") == "7");
+  CHECK(l[3].get("x") == "2");
+  CHECK(l[3].get("_dlt_parent_id") == rows[3].get("_dlt_id"));
+}
