@@ -2,6 +2,9 @@
 
 #include <stdexcept>
 
+#include "config/config.hpp"
+#include "load/filesystem.hpp"
+#include "load/postgres.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
 
@@ -11,6 +14,13 @@ std::string normalize_dataset_name(std::string_view configured) {
   std::string name = normalize::normalize_identifier(configured);
   if (name.empty()) throw std::invalid_argument("the dataset name is empty");
   return name;
+}
+
+std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config) {
+  if (config.type == config::DestinationType::filesystem) {
+    return std::make_unique<FilesystemDestination>(FilesystemConfig{config.filesystem.path, config.dataset});
+  }
+  return std::make_unique<PostgresDestination>(PostgresConfig{config.dsn.value, config.dataset});
 }
 
 LoadResult load_and_remove(const Package& package, Destination& destination) {

@@ -4,11 +4,16 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "load/package.hpp"
+
+namespace mh::config {
+struct DestinationConfig;
+}
 
 namespace mh::load {
 
@@ -39,6 +44,10 @@ class Destination {
 // dlt's dataset name: the configured name through the naming convention.
 // Throws std::invalid_argument for a blank name.
 std::string normalize_dataset_name(std::string_view configured);
+
+// The destination the configuration names (destination.type, .dsn,
+// .dataset, .filesystem.path).
+std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config);
 
 // Loads a package, then removes its folder.
 LoadResult load_and_remove(const Package& package, Destination& destination);

@@ -61,13 +61,21 @@ std::vector<std::string> strings(const json::array& a) {
   return out;
 }
 
-// Table names are normalized identifiers, so file names stay inside the package.
+// Table names are normalized identifiers: [a-z0-9_]. Checked again here
+// because they become file and folder names.
+bool valid_identifier(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
 bool valid_file_name(const std::string& name) {
   std::size_t dot = name.find('.');
-  if (dot == 0 || dot == std::string::npos || !name.ends_with(".copy")) return false;
-  for (std::size_t i = 0; i < dot; ++i) {
-    char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  if (dot == std::string::npos || !name.ends_with(".copy") ||
+      !valid_identifier(std::string_view(name).substr(0, dot))) {
+    return false;
   }
   std::string_view n(name.data() + dot + 1, name.size() - dot - 1 - 5);
   return !n.empty() && n.find_first_not_of("0123456789") == std::string_view::npos;
@@ -143,6 +151,7 @@ Manifest Manifest::from_json(const json::value& value) {
   for (const auto& tv : arr(doc, "tables")) {
     const auto& t = obj(tv);
     PackageTable table{str(t, "name"), str(t, "parent"), static_cast<std::uint64_t>(int64(t, "rows")), {}};
+    if (!valid_identifier(table.name)) throw std::invalid_argument("manifest: bad table name " + table.name);
     for (const auto& fv : arr(t, "files")) {
       const auto& f = obj(fv);
       PackageFile file{str(f, "name"), strings(arr(f, "columns")), static_cast<std::uint64_t>(int64(f, "rows"))};

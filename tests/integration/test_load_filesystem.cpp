@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/config.hpp"
 #include "load/filesystem.hpp"
 #include "load/package_builder.hpp"
 #include "support/temp_dir.hpp"
@@ -112,4 +113,18 @@ TEST_CASE("filesystem: a torn earlier attempt is overwritten, names stay inside 
   for (const auto& e : fs::recursive_directory_iterator(f.out.path())) {
     CHECK(e.path().string().starts_with(f.out.path() + "/_etc"));
   }
+}
+
+TEST_CASE("filesystem: make_destination picks the configured destination") {
+  mh::config::DestinationConfig cfg;
+  cfg.type = mh::config::DestinationType::filesystem;
+  cfg.filesystem.path = "/srv/export";
+  cfg.dataset = "My Data";
+  auto fsd = mh::load::make_destination(cfg);
+  CHECK(fsd->describe() == "filesystem /srv/export");
+  CHECK(dynamic_cast<mh::load::FilesystemDestination&>(*fsd).dataset_dir() == "/srv/export/my_data");
+  cfg.type = mh::config::DestinationType::postgres;
+  cfg.dsn.value = "postgresql://loader:s3cret@db/magic_hour";
+  auto pg = mh::load::make_destination(cfg);
+  CHECK(pg->describe() == "postgres postgresql://loader:***@db/magic_hour");
 }

@@ -229,6 +229,10 @@ TEST_CASE("package: a manifest naming files outside the package is refused") {
   doc["tables"].as_array()[0].as_object()["files"].as_array()[0].as_object()["name"] = "../../etc/passwd.0.copy";
   mh::util::write_file_atomic(pkg.dir() + "/manifest.json", boost::json::serialize(doc));
   CHECK_THROWS_WITH_AS(mh::load::Package::open(pkg.dir()), doctest::Contains("bad file name"), std::runtime_error);
+  doc["tables"].as_array()[0].as_object()["files"].as_array()[0].as_object()["name"] = "t.0.copy";
+  doc["tables"].as_array()[0].as_object()["name"] = "../t";
+  mh::util::write_file_atomic(pkg.dir() + "/manifest.json", boost::json::serialize(doc));
+  CHECK_THROWS_WITH_AS(mh::load::Package::open(pkg.dir()), doctest::Contains("bad table name"), std::runtime_error);
 }
 
 TEST_CASE("postgres sql: identifiers are always quoted, DDL as dlt writes it") {
