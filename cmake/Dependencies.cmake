@@ -3,6 +3,7 @@
 find_package(Boost 1.81.0 EXACT CONFIG REQUIRED COMPONENTS json url)
 find_package(OpenSSL REQUIRED)
 find_package(Threads REQUIRED)
+find_package(ZLIB REQUIRED)                    # ZLIB::ZLIB: dlt's compressed pipeline state
 find_package(yaml-cpp CONFIG REQUIRED)          # target `yaml-cpp` (0.7 has no namespaced alias)
 find_package(prometheus-cpp CONFIG REQUIRED)    # prometheus-cpp::core only; we serve /metrics ourselves
 find_package(doctest CONFIG REQUIRED)

@@ -1,0 +1,60 @@
+// Where load packages go (Postgres or files), and the start-up step that
+// loads what a previous run left behind. Blocking: run on the blocking pool.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "load/package.hpp"
+
+namespace mh::config {
+struct DestinationConfig;
+}
+
+namespace mh::load {
+
+enum class LoadStatus {
+  loaded,          // this call loaded the package
+  already_loaded,  // its load id was already recorded as loaded
+};
+
+struct LoadResult {
+  std::string load_id;
+  LoadStatus status = LoadStatus::loaded;
+  std::uint64_t rows = 0;
+  std::map<std::string, std::uint64_t> table_rows;
+  double seconds = 0;
+};
+
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  // Loads a complete package exactly once: either all of it, or (on an
+  // exception) nothing. Loading a package that is already loaded is a no-op
+  // reporting already_loaded.
+  virtual LoadResult load(const Package& package) = 0;
+  // "postgres postgresql://loader:***@db/magic_hour", never with a password.
+  virtual std::string describe() const = 0;
+};
+
+// dlt's dataset name: the configured name through the naming convention.
+// Throws std::invalid_argument for a blank name.
+std::string normalize_dataset_name(std::string_view configured);
+
+// The destination the configuration names (destination.type, .dsn,
+// .dataset, .filesystem.path).
+std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config);
+
+// Loads a package, then removes its folder.
+LoadResult load_and_remove(const Package& package, Destination& destination);
+
+// At start: discards incomplete packages, then loads (and removes) every
+// complete one, oldest first. Stops at the first failure, which it throws;
+// the packages not yet loaded stay for the next attempt.
+std::vector<LoadResult> resume_packages(const std::string& state_dir, Destination& destination);
+
+}  // namespace mh::load
