@@ -13,6 +13,9 @@ void base64_encode_append(std::string& out, std::string_view bytes, bool pad = t
 // Accepts padded or unpadded input; throws std::invalid_argument on bad input.
 std::string base64_decode(std::string_view text);
 
+// Lower-case hex digits, two per byte.
+std::string hex_encode(std::string_view bytes);
+
 // A zlib stream (RFC 1950) as Python's zlib.compress(data, level) makes it.
 std::string zlib_compress(std::string_view data, int level = 9);
 // Throws std::runtime_error when `data` is no valid zlib stream.

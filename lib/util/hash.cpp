@@ -6,6 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "util/codec.hpp"
+
 namespace mh::util {
 namespace {
 
@@ -19,6 +21,11 @@ const EVP_MD* fetch(const char* name) {
 
 const EVP_MD* shake128_md() {
   static const EVP_MD* md = fetch("SHAKE128");
+  return md;
+}
+
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = fetch("SHA2-256");
   return md;
 }
 
@@ -60,29 +67,38 @@ std::string sha3_256(std::string_view data) {
   return h.digest();
 }
 
-Sha3_256::Sha3_256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha3_256_md(), nullptr) != 1) {
+Digest::Digest(Algorithm algorithm) : ctx_(EVP_MD_CTX_new()) {
+  const EVP_MD* md = algorithm == Algorithm::sha3_256 ? sha3_256_md() : sha256_md();
+  if (ctx_ == nullptr || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md, nullptr) != 1) {
     EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
-    throw std::runtime_error("SHA3-256 init failed");
+    throw std::runtime_error("digest init failed");
   }
 }
 
-Sha3_256::~Sha3_256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Digest::~Digest() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
 
-void Sha3_256::update(std::string_view data) {
+void Digest::update(std::string_view data) {
   if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1) {
-    throw std::runtime_error("SHA3-256 update failed");
+    throw std::runtime_error("digest update failed");
   }
 }
 
-std::string Sha3_256::digest() {
+std::string Digest::digest() {
   std::string out(32, '\0');
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
       len != 32) {
-    throw std::runtime_error("SHA3-256 final failed");
+    throw std::runtime_error("digest final failed");
   }
   return out;
+}
+
+std::string Digest::hex_digest() { return hex_encode(digest()); }
+
+std::string sha256_hex(std::string_view data) {
+  Sha256 h;
+  h.update(data);
+  return h.hex_digest();
 }
 
 void random_bytes(unsigned char* out, std::size_t len) {

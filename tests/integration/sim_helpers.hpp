@@ -1,29 +1,17 @@
 // Shared by the simulator tests: polling a project and hashing bodies.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 
 #include "support/sim.hpp"
+#include "util/hash.hpp"
 
 namespace mh::test {
 
-inline std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  static const char* hex = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
+using util::sha256_hex;
 
 // GETs the project until its status is terminal (or the timeout passes).
 inline boost::json::object wait_for_project(const SimProcess& sim, const std::string& id,

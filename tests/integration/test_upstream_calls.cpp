@@ -26,7 +26,6 @@ namespace {
 
 boost::json::object body(const std::string& json) { return boost::json::parse(json).as_object(); }
 
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream s;

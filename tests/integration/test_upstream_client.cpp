@@ -31,7 +31,6 @@ std::int64_t ledger_jobs(const SimProcess& sim) {
   return curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64();
 }
 
-
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }

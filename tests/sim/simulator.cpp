@@ -1,13 +1,12 @@
 #include "simulator.hpp"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
 
+#include "util/hash.hpp"
 #include "util/time.hpp"
 
 namespace mh::sim {
@@ -87,19 +86,6 @@ HttpResponse message(int status, const std::string& text) {
 HttpResponse invalid(const std::string& text) { return message(400, "Invalid request: " + text); }
 
 HttpResponse ok_json(const json::value& v) { return HttpResponse::json(200, json::serialize(v)); }
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -470,7 +456,7 @@ HttpResponse Simulator::finish_create(const HttpRequest& req, const std::string&
   p.credits = cost;
   p.token = new_token();
   if (p.will_fail) pending_errors_.push_back(p.id);
-  ledger_.push_back({p.id, endpoint, sha256_hex(req.body), cost, 0, p.created_at, false});
+  ledger_.push_back({p.id, endpoint, util::sha256_hex(req.body), cost, 0, p.created_at, false});
   json::object o;
   o["id"] = p.id;
   o["credits_charged"] = cost;

@@ -84,3 +84,13 @@ TEST_CASE("sorted_json: keys sorted at every level, compact") {
   boost::json::value v = {{"b", 1}, {"a", {{"z", true}, {"y", nullptr}}}, {"c", boost::json::array{3, "x"}}};
   CHECK(mh::util::serialize_sorted(v) == R"({"a":{"y":null,"z":true},"b":1,"c":[3,"x"]})");
 }
+
+TEST_CASE("hash: SHA-256 hex, whole and incremental") {
+  CHECK(mh::util::sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(mh::util::sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  mh::util::Sha256 h;
+  h.update("a");
+  h.update("bc");
+  CHECK(h.hex_digest() == mh::util::sha256_hex("abc"));
+  CHECK(mh::util::hex_encode(std::string("\x00\xff\x10", 3)) == "00ff10");
+}

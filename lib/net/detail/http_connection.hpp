@@ -4,7 +4,6 @@
 #pragma once
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <boost/asio.hpp>
@@ -19,6 +18,7 @@
 #include "config/duration.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
+#include "util/hash.hpp"
 
 namespace mh::net {
 
@@ -84,30 +84,6 @@ struct BlockingFile {
   ~BlockingFile() {
     if (fd >= 0) ::close(fd);
   }
-};
-
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  void update(const void* data, std::size_t n) { EVP_DigestUpdate(ctx_, data, n); }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, md, &len);
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-      out += digits[md[i] >> 4];
-      out += digits[md[i] & 15];
-    }
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
 };
 
 template <class Fields>
@@ -198,7 +174,7 @@ asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer
     };
     co_await async::run_blocking(impl.blocking, open_file);
   }
-  Sha256 sha;
+  util::Sha256 sha;
   std::vector<char> chunk(64 * 1024);
   while (!p.is_done()) {
     p.get().body().data = chunk.data();
@@ -216,7 +192,7 @@ asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer
       out.body.append(chunk.data(), got);
       continue;
     }
-    sha.update(chunk.data(), got);
+    sha.update(std::string_view(chunk.data(), got));
     auto write_chunk = [&] {
       std::size_t done = 0;
       while (done < got) {
@@ -228,7 +204,7 @@ asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer
     co_await async::run_blocking(impl.blocking, write_chunk);
   }
   if (to_file) {
-    out.sha256 = sha.hex();
+    out.sha256 = sha.hex_digest();
     auto finish = [&] {
       if (::fsync(file->fd) != 0 || ::close(file->fd) != 0) {
         file->fd = -1;
