@@ -29,15 +29,6 @@ bool is_generation_resource(std::string_view name) {
   return name == "ai_image_generator" || name == "ai_image_upscaler";
 }
 
-std::string_view to_string(WriteDisposition d) {
-  switch (d) {
-    case WriteDisposition::append: return "append";
-    case WriteDisposition::replace: return "replace";
-    case WriteDisposition::merge: return "merge";
-  }
-  return "append";
-}
-
 std::string_view to_string(PaginatorType t) {
   switch (t) {
     case PaginatorType::none: return "none";

@@ -12,6 +12,7 @@
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
 #include "magichour/requests.hpp"
+#include "normalize/write_disposition.hpp"
 
 namespace mh::config {
 
@@ -94,7 +95,7 @@ struct ArchiveConfig {
   std::optional<std::string> dir;
 };
 
-enum class WriteDisposition { append, replace, merge };
+using WriteDisposition = normalize::WriteDisposition;
 enum class OnNotFound { skip, fail };
 
 enum class PaginatorType { none, single_page, json_link, header_link, offset, page_number, cursor };
@@ -200,7 +201,6 @@ bool is_builtin_resource(std::string_view name);
 bool is_generation_resource(std::string_view name);
 const std::vector<std::string>& builtin_resource_names();
 
-std::string_view to_string(WriteDisposition d);
 std::string_view to_string(PaginatorType t);
 
 }  // namespace mh::config

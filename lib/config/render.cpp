@@ -126,7 +126,7 @@ std::string render(const Config& c) {
     if (!r.primary_key.empty()) {
       out << YAML::Key << "primary_key" << YAML::Value << YAML::Flow << r.primary_key;
     }
-    out << YAML::Key << "write_disposition" << YAML::Value << std::string(to_string(r.write_disposition));
+    out << YAML::Key << "write_disposition" << YAML::Value << std::string(normalize::to_string(r.write_disposition));
     out << YAML::Key << "on_not_found" << YAML::Value << (r.on_not_found == OnNotFound::skip ? "skip" : "fail");
     if (r.incremental) {
       out << YAML::Key << "incremental" << YAML::Value << YAML::BeginMap << YAML::Key << "cursor_path" << YAML::Value

@@ -15,12 +15,9 @@
 #include <vector>
 
 #include "normalize/types.hpp"
+#include "normalize/write_disposition.hpp"
 
 namespace mh::normalize {
-
-enum class WriteDisposition { append, replace, merge };
-std::string_view to_string(WriteDisposition d);
-std::optional<WriteDisposition> parse_write_disposition(std::string_view s);
 
 // System column names (dlt-conventions.md §a.3).
 inline constexpr std::string_view kDltId = "_dlt_id";
