@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "app/commands.hpp"
 #include "app/serve.hpp"
 #include "app/version.hpp"
 #include "config/load.hpp"
@@ -16,7 +17,6 @@ namespace mh::app {
 namespace {
 
 constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage = R"(Usage: mhloader COMMAND [OPTIONS]
@@ -143,9 +143,11 @@ int main(int argc, char** argv) {
   if (args.command == "check-config") return cmd_check_config(args);
   if (args.command == "serve") return cmd_serve(args);
   if (args.command == "run" || args.command == "show") {
-    if (!load_config(args)) return kExitUsage;
-    std::cerr << "mhloader: '" << args.command << "' is not available in this build yet\n";
-    return kExitFailed;
+    auto cfg = load_config(args);
+    if (!cfg) return kExitUsage;
+    if (!args.log_level) log::set_level(log::parse_level(cfg->log.level).value_or(log::Level::info));
+    auto shared = std::make_shared<const config::Config>(std::move(*cfg));
+    return args.command == "run" ? run_command(shared, args.positional.front()) : show_command(shared);
   }
   std::string msg = "unknown command '" + args.command + "'";
   if (auto s = util::did_you_mean(args.command, commands)) msg += "; did you mean '" + *s + "'?";

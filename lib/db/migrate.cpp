@@ -23,6 +23,47 @@ const std::vector<Migration>& migrations() {
           updated_at timestamptz NOT NULL DEFAULT now()
         );
       )sql"},
+      {2, "runs, generation ledger, job cursors", R"sql(
+        CREATE TABLE mhloader.runs (
+          id              bigserial PRIMARY KEY,
+          job             text NOT NULL,
+          trigger         text NOT NULL,
+          status          text NOT NULL,
+          started_at      timestamptz NOT NULL DEFAULT now(),
+          finished_at     timestamptz,
+          heartbeat_at    timestamptz NOT NULL DEFAULT now(),
+          load_id         text,
+          rows            bigint NOT NULL DEFAULT 0,
+          credits_charged bigint NOT NULL DEFAULT 0,
+          error           text,
+          resources       jsonb NOT NULL DEFAULT '[]',
+          details         jsonb NOT NULL DEFAULT '{}',
+          instance        text
+        );
+        CREATE INDEX runs_job_started ON mhloader.runs (job, id DESC);
+        CREATE INDEX runs_running ON mhloader.runs (job) WHERE status = 'running';
+        CREATE TABLE mhloader.submissions (
+          key             text PRIMARY KEY,
+          job             text NOT NULL,
+          run_id          bigint NOT NULL,
+          resource        text NOT NULL,
+          request         jsonb NOT NULL,
+          state           text NOT NULL,
+          project_id      text,
+          credits_charged bigint,
+          credits_estimate bigint NOT NULL DEFAULT 0,
+          error           text,
+          result          jsonb,
+          source_file     text,
+          created_at      timestamptz NOT NULL DEFAULT now(),
+          updated_at      timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX submissions_state ON mhloader.submissions (state);
+        CREATE INDEX submissions_run ON mhloader.submissions (run_id);
+        ALTER TABLE mhloader.job_state
+          ADD COLUMN cursors      jsonb NOT NULL DEFAULT '{}',
+          ADD COLUMN last_tick_at timestamptz;
+      )sql"},
   };
   return list;
 }

@@ -129,6 +129,9 @@ json::object Manifest::to_json() const {
   } else {
     doc["state"] = nullptr;
   }
+  if (job_cursors) {
+    doc["job_cursors"] = json::object{{"job", job_cursors->job}, {"cursors", job_cursors->cursors}};
+  }
   return doc;
 }
 
@@ -164,6 +167,11 @@ Manifest Manifest::from_json(const json::value& value) {
     const auto& s = it->value().get_object();
     m.state = StateRow{int64(s, "version"), int64(s, "engine_version"), str(s, "pipeline_name"), str(s, "version_hash"),
                        str(s, "state")};
+  }
+  if (auto it = doc.find("job_cursors"); it != doc.end() && it->value().is_object()) {
+    const auto& j = it->value().get_object();
+    const json::value* c = j.if_contains("cursors");
+    m.job_cursors = JobCursors{str(j, "job"), c && c->is_object() ? c->get_object() : json::object{}};
   }
   return m;
 }

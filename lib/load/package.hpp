@@ -46,6 +46,13 @@ struct StateRow {
   std::string state;  // compressed document
 };
 
+// Incremental cursors of a job, written to mhloader.job_state in the load's
+// transaction, so a cursor moves exactly when its rows land.
+struct JobCursors {
+  std::string job;
+  boost::json::object cursors;  // resource name -> {cursor_path, last_value, unique_hashes}
+};
+
 struct Manifest {
   std::string load_id;
   std::string schema_name;
@@ -54,6 +61,7 @@ struct Manifest {
   std::vector<PackageResource> resources;
   std::vector<PackageTable> tables;
   std::optional<StateRow> state;
+  std::optional<JobCursors> job_cursors;
 
   std::uint64_t rows() const;
   const PackageResource* resource_for_table(const std::string& root_table) const;

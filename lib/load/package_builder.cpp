@@ -71,6 +71,7 @@ Package PackageBuilder::finish() {
   m.schema_version_hash = schema_.version_hash();
   for (auto& [name, r] : resources_) m.resources.push_back(r.entry);
   m.state = state_;
+  m.job_cursors = job_cursors_;
   writer_->finish(schema_, m);
   done_ = true;
   save_schema(state_dir_, schema_);

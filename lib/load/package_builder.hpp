@@ -38,6 +38,8 @@ class PackageBuilder {
   void add(const normalize::Resource& resource, const boost::json::value& record);
   // The pipeline state to store with this package (only when it changed).
   void set_state(const PipelineState& state);
+  // Cursors to store in mhloader.job_state in the load's transaction.
+  void set_job_cursors(JobCursors cursors) { job_cursors_ = std::move(cursors); }
 
   std::uint64_t records() const { return normalizer_->records(); }
   std::uint64_t rows() const { return writer_->rows(); }
@@ -62,6 +64,7 @@ class PackageBuilder {
   };
   std::map<std::string, SeenResource> resources_;
   std::optional<StateRow> state_;
+  std::optional<JobCursors> job_cursors_;
   bool done_ = false;
 };
 

@@ -190,6 +190,12 @@ LoadResult PostgresDestination::load(const Package& package) {
                       m.state->version, m.state->engine_version, m.state->pipeline_name, m.state->state,
                       m.state->version_hash, m.load_id, normalize::RootIdSource{}.next());
     }
+    if (m.job_cursors && exists_table(tx, "mhloader", "job_state")) {
+      tx.exec_params0(
+          "INSERT INTO mhloader.job_state (job, cursors) VALUES ($1, $2::jsonb) ON CONFLICT (job) DO "
+          "UPDATE SET cursors = mhloader.job_state.cursors || EXCLUDED.cursors, updated_at = now()",
+          m.job_cursors->job, json::serialize(m.job_cursors->cursors));
+    }
     tx.exec_params0("INSERT INTO " + qualified(dataset_, "_dlt_loads") +
                         " (load_id, schema_name, status, inserted_at, schema_version_hash) "
                         "VALUES ($1, $2, 0, now(), $3)",

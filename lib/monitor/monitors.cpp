@@ -53,6 +53,7 @@ struct CreditMonitor::Impl {
       try {
         auto account = co_await client.account(o);
         state.source = "/v1/account";
+        state.raw = account.raw;
         co_return account.credits;
       } catch (const ApiError& e) {
         if (e.kind() != ErrorKind::not_found) throw;
@@ -66,6 +67,7 @@ struct CreditMonitor::Impl {
       throw ApiError(ErrorKind::protocol, r.status, "GET /v1/credits", "", "GET /v1/credits has no credits field");
     }
     state.source = "/v1/credits";
+    state.raw = r.body.as_object();
     co_return c->to_number<std::int64_t>();
   }
 

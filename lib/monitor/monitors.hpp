@@ -27,7 +27,8 @@ struct CreditState {
   std::optional<std::int64_t> balance;  // unset until the first successful read
   std::int64_t observed_at_ms = 0;      // wall clock of that read
   std::chrono::steady_clock::time_point observed{};
-  std::string source;  // "/v1/account" or "/v1/credits"
+  std::string source;       // "/v1/account" or "/v1/credits"
+  boost::json::object raw;  // the upstream answer of that read
   bool low = false;
   std::string last_error;  // empty after a successful read
 };

@@ -1,0 +1,57 @@
+// The daemon's parts wired together once (I/O loop, blocking pool, database
+// pool, HTTP client, concurrency limit, Magic Hour client, monitors, metrics,
+// destination), for `serve` and `mhloader run`.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+#include <memory>
+
+#include "async/fair_limiter.hpp"
+#include "config/config.hpp"
+#include "db/pool.hpp"
+#include "load/destination.hpp"
+#include "magichour/client.hpp"
+#include "metrics/metrics.hpp"
+#include "monitor/monitors.hpp"
+#include "net/http_client.hpp"
+#include "pipeline/run.hpp"
+
+namespace mh::app {
+
+class Runtime {
+ public:
+  explicit Runtime(std::shared_ptr<const config::Config> config);
+  ~Runtime();
+
+  pipeline::Services services();
+  // Runs `aw` on the I/O loop until it completes (for the one-shot CLI commands).
+  template <class T>
+  T run_until(boost::asio::awaitable<T> aw) {
+    auto future = boost::asio::co_spawn(io, std::move(aw), boost::asio::use_future);
+    io.restart();
+    while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
+    return future.get();
+  }
+  std::string instance() const;
+
+  std::shared_ptr<const config::Config> config;
+  boost::asio::io_context io{1};
+  boost::asio::thread_pool blocking{3};
+  metrics::Metrics metrics;
+  net::HttpClient http;
+  async::FairLimiter limiter;
+  magichour::Client client;
+  db::Pool db;
+  monitor::CreditMonitor credits;
+  monitor::HealthMonitor health;
+  std::unique_ptr<load::Destination> destination;
+};
+
+// A one-line description of where data lands, password as *** ("postgres" / "filesystem").
+std::string destination_kind(const config::Config& config);
+std::string destination_location(const config::Config& config);
+
+}  // namespace mh::app

@@ -1,0 +1,329 @@
+#include "db/ops.hpp"
+
+#include <boost/json.hpp>
+#include <pqxx/pqxx>
+
+#include "db/migrate.hpp"
+#include "db/pool.hpp"
+
+namespace mh::db {
+namespace json = boost::json;
+
+namespace {
+
+// Timestamps leave the database as ISO 8601 UTC with milliseconds, like every other time mhloader prints.
+std::string iso(const std::string& column) {
+  return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+}
+
+std::optional<std::string> opt(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return std::string(f.c_str());
+}
+
+json::value parse(const pqxx::field& f) {
+  if (f.is_null()) return nullptr;
+  return json::parse(f.c_str());
+}
+
+const std::string kRunColumns = "id, job, trigger, status, " + iso("started_at") + ", " + iso("finished_at") +
+                                ", load_id, rows, credits_charged, error, resources, details";
+
+RunRow run_from(const pqxx::row& r) {
+  RunRow run;
+  run.id = r[0].as<std::int64_t>();
+  run.job = r[1].c_str();
+  run.trigger = r[2].c_str();
+  run.status = r[3].c_str();
+  run.started_at = r[4].c_str();
+  run.finished_at = opt(r[5]);
+  run.load_id = opt(r[6]);
+  run.rows = r[7].as<std::int64_t>();
+  run.credits_charged = r[8].as<std::int64_t>();
+  run.error = opt(r[9]);
+  run.resources = parse(r[10]);
+  json::value details = parse(r[11]);
+  if (details.is_object()) run.details = details.as_object();
+  return run;
+}
+
+const std::string kSubmissionColumns =
+    "key, job, run_id, resource, request, state, project_id, credits_charged, credits_estimate, error, result, "
+    "source_file";
+
+Submission submission_from(const pqxx::row& r) {
+  Submission s;
+  s.key = r[0].c_str();
+  s.job = r[1].c_str();
+  s.run_id = r[2].as<std::int64_t>();
+  s.resource = r[3].c_str();
+  s.request = parse(r[4]).as_object();
+  s.state = r[5].c_str();
+  s.project_id = opt(r[6]);
+  if (!r[7].is_null()) s.credits_charged = r[7].as<std::int64_t>();
+  s.credits_estimate = r[8].as<std::int64_t>();
+  s.error = opt(r[9]);
+  if (!r[10].is_null()) s.result = parse(r[10]).as_object();
+  s.source_file = opt(r[11]);
+  return s;
+}
+
+}  // namespace
+
+std::int64_t create_run(Pool& pool, const std::string& job, const std::string& trigger, const std::string& instance) {
+  std::int64_t id = 0;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    id = tx.exec_params1(
+               "INSERT INTO mhloader.runs (job, trigger, status, instance) VALUES ($1, $2, 'running', $3) "
+               "RETURNING id",
+               job, trigger, instance)[0]
+             .as<std::int64_t>();
+    tx.commit();
+  });
+  return id;
+}
+
+void update_run(Pool& pool, std::int64_t id, std::int64_t rows, std::int64_t credits, const json::value& resources,
+                const json::object& details) {
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "UPDATE mhloader.runs SET rows = $2, credits_charged = $3, resources = $4::jsonb, "
+        "details = $5::jsonb, heartbeat_at = now() WHERE id = $1",
+        id, rows, credits, json::serialize(resources), json::serialize(details));
+    tx.commit();
+  });
+}
+
+void finish_run(Pool& pool, std::int64_t id, const std::string& status, std::int64_t rows, std::int64_t credits,
+                const std::optional<std::string>& load_id, const std::optional<std::string>& error,
+                const json::value& resources, const json::object& details) {
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "UPDATE mhloader.runs SET status = $2, rows = $3, credits_charged = $4, load_id = $5, error = $6, "
+        "resources = $7::jsonb, details = $8::jsonb, finished_at = now(), heartbeat_at = now() "
+        "WHERE id = $1",
+        id, status, rows, credits, load_id, error, json::serialize(resources), json::serialize(details));
+    tx.commit();
+  });
+}
+
+std::optional<RunRow> get_run(Pool& pool, std::int64_t id) {
+  std::optional<RunRow> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec_params("SELECT " + kRunColumns + " FROM mhloader.runs WHERE id = $1", id);
+    if (!r.empty()) out = run_from(r[0]);
+  });
+  return out;
+}
+
+std::vector<RunRow> list_runs(Pool& pool, const std::optional<std::string>& job,
+                              const std::optional<std::string>& status, int limit, std::optional<std::int64_t> before) {
+  std::vector<RunRow> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec_params("SELECT " + kRunColumns +
+                                " FROM mhloader.runs WHERE ($1::text IS NULL OR job = $1) AND ($2::text IS NULL OR "
+                                "status = $2) AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $4",
+                            job, status, before, limit);
+    for (const auto& row : r) out.push_back(run_from(row));
+  });
+  return out;
+}
+
+std::vector<std::int64_t> interrupted_runs(Pool& pool, const std::string& job) {
+  std::vector<std::int64_t> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row :
+         tx.exec_params("SELECT id FROM mhloader.runs WHERE job = $1 AND status = 'running' ORDER BY id", job)) {
+      out.push_back(row[0].as<std::int64_t>());
+    }
+  });
+  return out;
+}
+
+bool insert_pending(Pool& pool, const Submission& s) {
+  bool inserted = false;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    auto r = tx.exec_params(
+        "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, source_file) "
+        "VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key",
+        s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
+    inserted = !r.empty();
+    tx.commit();
+  });
+  return inserted;
+}
+
+std::optional<Submission> get_submission(Pool& pool, const std::string& key) {
+  std::optional<Submission> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec_params("SELECT " + kSubmissionColumns + " FROM mhloader.submissions WHERE key = $1", key);
+    if (!r.empty()) out = submission_from(r[0]);
+  });
+  return out;
+}
+
+std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id) {
+  std::vector<Submission> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row : tx.exec_params(
+             "SELECT " + kSubmissionColumns + " FROM mhloader.submissions WHERE run_id = $1 ORDER BY created_at, key",
+             run_id)) {
+      out.push_back(submission_from(row));
+    }
+  });
+  return out;
+}
+
+std::vector<Submission> list_submissions(Pool& pool, const std::optional<std::string>& state, int limit) {
+  std::vector<Submission> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row : tx.exec_params("SELECT " + kSubmissionColumns +
+                                              " FROM mhloader.submissions WHERE ($1::text IS NULL OR state = $1) "
+                                              "ORDER BY updated_at DESC LIMIT $2",
+                                          state, limit)) {
+      out.push_back(submission_from(row));
+    }
+  });
+  return out;
+}
+
+void mark_submitted(Pool& pool, const std::string& key, const std::string& project_id, std::int64_t credits) {
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "UPDATE mhloader.submissions SET state = 'submitted', project_id = $2, credits_charged = $3, "
+        "updated_at = now() WHERE key = $1",
+        key, project_id, credits);
+    tx.commit();
+  });
+}
+
+void set_submission_state(Pool& pool, const std::string& key, const std::string& state,
+                          const std::optional<std::string>& error, const std::optional<json::object>& result,
+                          std::optional<std::int64_t> credits) {
+  std::optional<std::string> result_text;
+  if (result) result_text = json::serialize(*result);
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "UPDATE mhloader.submissions SET state = $2, error = coalesce($3, error), "
+        "result = coalesce($4::jsonb, result), credits_charged = coalesce($5, credits_charged), "
+        "updated_at = now() WHERE key = $1",
+        key, state, error, result_text, credits);
+    tx.commit();
+  });
+}
+
+std::int64_t committed_credits(Pool& pool, std::int64_t run_id) {
+  std::int64_t total = 0;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    total = tx.exec_params1(
+                  "SELECT coalesce(sum(coalesce(credits_charged, credits_estimate)), 0)::bigint FROM "
+                  "mhloader.submissions WHERE run_id = $1 AND state NOT IN ('abandoned')",
+                  run_id)[0]
+                .as<std::int64_t>();
+  });
+  return total;
+}
+
+std::vector<std::string> known_projects(Pool& pool, bool only_unfinished) {
+  std::vector<std::string> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    std::string where = only_unfinished ? "state = 'submitted'" : "state IN ('submitted', 'complete', 'timeout')";
+    for (const auto& row : tx.exec("SELECT project_id FROM mhloader.submissions WHERE project_id IS NOT NULL AND " +
+                                   where + " ORDER BY created_at")) {
+      out.emplace_back(row[0].c_str());
+    }
+  });
+  return out;
+}
+
+JobState get_job_state(Pool& pool, const std::string& job) {
+  JobState st;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec_params(
+        "SELECT paused, cursors, (extract(epoch FROM last_tick_at) * 1000)::bigint, "
+        "(SELECT (extract(epoch FROM max(started_at)) * 1000)::bigint FROM mhloader.runs WHERE job = $1), "
+        "(SELECT (extract(epoch FROM max(finished_at)) * 1000)::bigint FROM mhloader.runs WHERE job = $1 AND "
+        "status = 'succeeded') FROM mhloader.job_state WHERE job = $1",
+        job);
+    if (r.empty()) {
+      auto runs = tx.exec_params1(
+          "SELECT (extract(epoch FROM max(started_at)) * 1000)::bigint FROM mhloader.runs "
+          "WHERE job = $1",
+          job);
+      if (!runs[0].is_null()) st.last_run_started_ms = runs[0].as<std::int64_t>();
+      return;
+    }
+    st.paused = r[0][0].as<bool>();
+    json::value cursors = parse(r[0][1]);
+    if (cursors.is_object()) st.cursors = cursors.as_object();
+    if (!r[0][2].is_null()) st.last_tick_ms = r[0][2].as<std::int64_t>();
+    if (!r[0][3].is_null()) st.last_run_started_ms = r[0][3].as<std::int64_t>();
+    if (!r[0][4].is_null()) st.last_success_ms = r[0][4].as<std::int64_t>();
+  });
+  return st;
+}
+
+void set_paused(Pool& pool, const std::string& job, bool paused) {
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "INSERT INTO mhloader.job_state (job, paused) VALUES ($1, $2) ON CONFLICT (job) DO UPDATE SET "
+        "paused = EXCLUDED.paused, updated_at = now()",
+        job, paused);
+    tx.commit();
+  });
+}
+
+void set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms) {
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    tx.exec_params0(
+        "INSERT INTO mhloader.job_state (job, last_tick_at) VALUES ($1, to_timestamp($2 / 1000.0)) "
+        "ON CONFLICT (job) DO UPDATE SET last_tick_at = EXCLUDED.last_tick_at, updated_at = now()",
+        job, tick_ms);
+    tx.commit();
+  });
+}
+
+struct JobLock::Impl {
+  pqxx::connection conn;
+  std::string job;
+  explicit Impl(const std::string& dsn) : conn(with_connect_timeout(dsn, 10)) {}
+};
+
+JobLock::JobLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+std::unique_ptr<JobLock> JobLock::try_acquire(const std::string& dsn, const std::string& job) {
+  auto impl = std::make_unique<Impl>(dsn);
+  impl->job = job;
+  pqxx::nontransaction tx{impl->conn};
+  bool got = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext('mhloader.job'), hashtext($1))", job)[0].as<bool>();
+  if (!got) return nullptr;
+  return std::unique_ptr<JobLock>(new JobLock(std::move(impl)));
+}
+
+JobLock::~JobLock() {
+  try {
+    pqxx::nontransaction tx{impl_->conn};
+    tx.exec_params("SELECT pg_advisory_unlock(hashtext('mhloader.job'), hashtext($1))", impl_->job);
+  } catch (...) {
+    // Closing the connection releases the lock anyway.
+  }
+}
+
+}  // namespace mh::db

@@ -1,0 +1,103 @@
+// The operations schema's rows: runs, the generation ledger (submissions),
+// per-job state (paused, cursors, last tick) and the per-job advisory lock.
+// Blocking (libpqxx): call from the blocking pool.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mh::db {
+
+class Pool;
+
+struct RunRow {
+  std::int64_t id = 0;
+  std::string job;
+  std::string trigger;  // schedule | catch_up | manual | cli
+  std::string status;   // running | succeeded | failed | cancelled | skipped | partial
+  std::string started_at;
+  std::optional<std::string> finished_at;
+  std::optional<std::string> load_id;
+  std::int64_t rows = 0;
+  std::int64_t credits_charged = 0;
+  std::optional<std::string> error;
+  boost::json::value resources;  // [{name, status, pages, rows, error}]
+  boost::json::object details;
+};
+
+std::int64_t create_run(Pool& pool, const std::string& job, const std::string& trigger, const std::string& instance);
+// Progress while the run goes (and its heartbeat).
+void update_run(Pool& pool, std::int64_t id, std::int64_t rows, std::int64_t credits,
+                const boost::json::value& resources, const boost::json::object& details);
+void finish_run(Pool& pool, std::int64_t id, const std::string& status, std::int64_t rows, std::int64_t credits,
+                const std::optional<std::string>& load_id, const std::optional<std::string>& error,
+                const boost::json::value& resources, const boost::json::object& details);
+std::optional<RunRow> get_run(Pool& pool, std::int64_t id);
+std::vector<RunRow> list_runs(Pool& pool, const std::optional<std::string>& job,
+                              const std::optional<std::string>& status, int limit, std::optional<std::int64_t> before);
+// Runs of `job` left `running` (by a process that died); the caller holds the job lock.
+std::vector<std::int64_t> interrupted_runs(Pool& pool, const std::string& job);
+
+struct Submission {
+  std::string key;
+  std::string job;
+  std::int64_t run_id = 0;
+  std::string resource;
+  boost::json::object request;
+  std::string state;  // pending | submitted | complete | error | canceled | timeout | uncertain | abandoned
+  std::optional<std::string> project_id;
+  std::optional<std::int64_t> credits_charged;
+  std::int64_t credits_estimate = 0;
+  std::optional<std::string> error;
+  std::optional<boost::json::object> result;
+  std::optional<std::string> source_file;
+};
+
+// Inserts the row in state `pending` (committed before the POST); returns false if the key exists.
+bool insert_pending(Pool& pool, const Submission& s);
+std::optional<Submission> get_submission(Pool& pool, const std::string& key);
+std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id);
+std::vector<Submission> list_submissions(Pool& pool, const std::optional<std::string>& state, int limit);
+void mark_submitted(Pool& pool, const std::string& key, const std::string& project_id, std::int64_t credits);
+void set_submission_state(Pool& pool, const std::string& key, const std::string& state,
+                          const std::optional<std::string>& error,
+                          const std::optional<boost::json::object>& result = std::nullopt,
+                          std::optional<std::int64_t> credits = std::nullopt);
+// Credits committed by a run: charged where known, else the estimate (pending, uncertain).
+std::int64_t committed_credits(Pool& pool, std::int64_t run_id);
+// Project ids of submissions that are submitted but not final, or complete (for image_projects).
+std::vector<std::string> known_projects(Pool& pool, bool only_unfinished);
+
+struct JobState {
+  bool paused = false;
+  boost::json::object cursors;
+  std::optional<std::int64_t> last_tick_ms;
+  std::optional<std::int64_t> last_run_started_ms;
+  std::optional<std::int64_t> last_success_ms;
+};
+JobState get_job_state(Pool& pool, const std::string& job);
+void set_paused(Pool& pool, const std::string& job, bool paused);
+void set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms);
+
+// pg_try_advisory_lock per job on a connection of its own, held until release
+// or destruction: several daemons can share one database and never run the same job at once.
+class JobLock {
+ public:
+  static std::unique_ptr<JobLock> try_acquire(const std::string& dsn, const std::string& job);
+  ~JobLock();
+  JobLock(const JobLock&) = delete;
+  JobLock& operator=(const JobLock&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit JobLock(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mh::db

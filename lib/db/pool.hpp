@@ -1,0 +1,37 @@
+// A small pool of PostgreSQL connections for the blocking pool's threads:
+// operations-schema reads and writes reuse connections instead of opening one
+// per statement. Blocking; never call it from an I/O thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace mh::db {
+
+class Pool {
+ public:
+  explicit Pool(std::string dsn, std::size_t max_idle = 4);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Runs `f` with a connection; a connection that failed is not reused.
+  void with(const std::function<void(pqxx::connection_base&)>& f);
+  const std::string& dsn() const { return dsn_; }
+
+ private:
+  struct Conn;
+  std::string dsn_;
+  std::size_t max_idle_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Conn>> idle_;
+};
+
+}  // namespace mh::db

@@ -1,0 +1,24 @@
+// Picking records and values out of API responses: dlt's data_selector (a
+// JSONPath subset, with dlt's auto-detection when none is configured) and
+// single values by path (cursors, totals, next links).
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <optional>
+#include <vector>
+
+#include "config/json_path.hpp"
+
+namespace mh::extract {
+
+// The records of a page. With no selector: a top-level list, else the first
+// list under data/items/results/… at most two levels deep, else the least
+// nested list, else the body itself as one record (dlt's detector).
+std::vector<boost::json::value> select_records(const boost::json::value& body,
+                                               const std::optional<config::JsonPath>& selector);
+
+// The value at `path` (no wildcards), or nullptr.
+const boost::json::value* find_value(const boost::json::value& root, const config::JsonPath& path);
+const boost::json::value* find_value(const boost::json::value& root, std::string_view path);
+
+}  // namespace mh::extract

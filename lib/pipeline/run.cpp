@@ -1,0 +1,258 @@
+#include "pipeline/run.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "async/blocking.hpp"
+#include "db/ops.hpp"
+#include "load/destination.hpp"
+#include "load/package_builder.hpp"
+#include "log/log.hpp"
+#include "pipeline/generation.hpp"
+
+namespace mh::pipeline {
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kSchemaName = "magic_hour";  // dlt's source name for this pipeline
+
+// Normalizes each page on the blocking pool into the run's package: the I/O
+// thread never normalizes, and only one page per resource is in memory.
+class PackageSink : public extract::PageSink {
+ public:
+  PackageSink(asio::thread_pool& pool, load::PackageBuilder& builder) : pool_(pool), builder_(builder) {}
+
+  asio::awaitable<void> page(const normalize::Resource& resource, std::vector<json::value>& records) override {
+    auto add = [&] {
+      std::int64_t rejected = 0;
+      std::string first;
+      for (const auto& r : records) {
+        try {
+          builder_.add(resource, r);
+        } catch (const normalize::Error& e) {
+          if (rejected++ == 0) first = e.what();
+        }
+      }
+      return std::make_pair(rejected, first);
+    };
+    auto [rejected, first] = co_await async::run_blocking(pool_, add);
+    if (rejected > 0) {
+      log::warn("records rejected by the normalizer",
+                {{"resource", resource.name}, {"rejected", rejected}, {"first_error", first}});
+    }
+  }
+
+  void begin(const normalize::Resource& resource) { builder_.begin_resource(resource); }
+
+ private:
+  asio::thread_pool& pool_;
+  load::PackageBuilder& builder_;
+};
+
+json::array resources_json(const std::vector<extract::ResourceOutcome>& rs) {
+  json::array a;
+  for (const auto& r : rs) a.push_back(r.to_json());
+  return a;
+}
+
+std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
+  if (load_failed) return "failed";
+  if (cancelled) return "cancelled";
+  bool any_failed = false, any_ok = false, all_skipped = !rs.empty();
+  for (const auto& r : rs) {
+    any_failed = any_failed || r.status == "failed";
+    any_ok = any_ok || r.status == "succeeded";
+    all_skipped = all_skipped && r.status == "skipped";
+  }
+  if (any_failed) return any_ok ? "partial" : "failed";
+  if (all_skipped) return "skipped";
+  return "succeeded";
+}
+
+}  // namespace
+
+asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& job, const std::string& trigger,
+                                        RunControl& control, std::optional<std::int64_t> resume_run_id) {
+  const auto cfg = sv.config;  // this run keeps the config it started with
+  auto started = std::chrono::steady_clock::now();
+  RunOutcome out;
+  auto& db = sv.db;
+
+  if (resume_run_id) {
+    out.run_id = *resume_run_id;
+  } else {
+    auto create = [&] { return db::create_run(db, job.name, trigger, sv.instance); };
+    out.run_id = co_await async::run_blocking(sv.blocking, create);
+  }
+  control.run_id = out.run_id;
+  log::info("run started",
+            {{"job", job.name}, {"run_id", out.run_id}, {"trigger", trigger}, {"resumed", resume_run_id.has_value()}});
+
+  auto job_state_q = [&] { return db::get_job_state(db, job.name); };
+  db::JobState state = co_await async::run_blocking(sv.blocking, job_state_q);
+  auto projects_q = [&] { return db::known_projects(db, false); };
+  std::vector<std::string> projects;
+  if (std::find(job.resources.begin(), job.resources.end(), "image_projects") != job.resources.end()) {
+    projects = co_await async::run_blocking(sv.blocking, projects_q);
+  }
+
+  // One package per run, normalized as pages arrive.
+  auto open_schema = [&] { return load::current_schema(cfg->state_dir, kSchemaName); };
+  normalize::Schema schema = co_await async::run_blocking(sv.blocking, open_schema);
+  auto open_builder = [&] { return std::make_unique<load::PackageBuilder>(cfg->state_dir, schema); };
+  std::unique_ptr<load::PackageBuilder> builder = co_await async::run_blocking(sv.blocking, open_builder);
+  PackageSink sink(sv.blocking, *builder);
+
+  json::object cursors;
+  auto last_progress = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  auto progress = [&](bool force) -> asio::awaitable<void> {
+    if (control.on_progress) control.on_progress(control);
+    auto now = std::chrono::steady_clock::now();
+    if (!force && now - last_progress < std::chrono::seconds(1)) co_return;  // the runs row, at most once a second
+    last_progress = now;
+    std::int64_t rows = 0;
+    for (const auto& r : control.resources) rows += r.records;
+    json::value res = resources_json(control.resources);
+    auto update = [&] { db::update_run(db, out.run_id, rows, control.credits_charged, res, control.details); };
+    co_await async::run_blocking(sv.blocking, update);
+  };
+
+  extract::Context ctx{sv.client,          sv.credits,          sv.health, magichour::CallOptions{job.name, 0, ""},
+                       &control.cancelled, std::move(projects), {}};
+  for (const auto& name : job.resources) {
+    if (control.cancelled) break;
+    control.resources.push_back({name, "running"});
+    std::size_t slot = control.resources.size() - 1;
+    ctx.call.resource = name;
+    ctx.progress = [&control, slot](const extract::ResourceOutcome& o) {
+      control.resources[slot] = o;
+      control.resources[slot].status = "running";
+      if (control.on_progress) control.on_progress(control);
+    };
+    const config::ResourceConfig* user = cfg->find_resource(name);
+    normalize::Resource hints = user ? extract::rest_hints(*user) : extract::builtin_hints(name);
+    auto begin = [&] { sink.begin(hints); };
+    co_await async::run_blocking(sv.blocking, begin);
+    extract::ResourceOutcome outcome;
+    if (user) {
+      json::object previous;
+      if (const json::value* c = state.cursors.if_contains(name); c && c->is_object()) previous = c->as_object();
+      outcome = co_await extract::extract_rest(*user, previous, ctx, sink);
+      if (outcome.cursor) cursors[name] = *outcome.cursor;
+    } else {
+      outcome = co_await extract::extract_builtin(name, ctx, sink);
+    }
+    control.resources[slot] = outcome;
+    if (outcome.status == "failed") {
+      log::error("resource failed", {{"job", job.name}, {"resource", name}, {"error", outcome.error}});
+    }
+    co_await progress(true);
+  }
+
+  for (const auto& g : job.generate) {
+    if (control.cancelled) break;
+    control.resources.push_back({g.resource, "running"});
+    std::size_t slot = control.resources.size() - 1;
+    normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
+    auto begin = [&] { sink.begin(hints); };
+    co_await async::run_blocking(sv.blocking, begin);
+    GenerationOutcome gen = co_await run_generation(sv, job, g, out.run_id, resume_run_id.has_value(), control, sink);
+    control.resources[slot] = gen.resource;
+    if (gen.guard_stopped) control.details["credit_guard"] = gen.guard;
+    co_await progress(true);
+  }
+  out.resources = control.resources;
+  out.details = control.details;
+  out.credits_charged = control.credits_charged;
+
+  // Seal and load the package: one transaction, cursors included.
+  bool load_failed = false;
+  try {
+    if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
+    auto finish = [&] { return builder->finish(); };
+    load::Package package = co_await async::run_blocking(sv.blocking, finish);
+    auto load_it = [&] { return load::load_and_remove(package, sv.destination); };
+    load::LoadResult loaded = co_await async::run_blocking(sv.blocking, load_it);
+    out.load_id = loaded.load_id;
+    out.rows = static_cast<std::int64_t>(loaded.rows);
+    out.table_rows = loaded.table_rows;
+    out.load_seconds = loaded.seconds;
+  } catch (const std::exception& e) {
+    load_failed = true;
+    out.error = std::string("load failed: ") + e.what();
+    log::error("load failed; the package stays for the next attempt", {{"job", job.name}, {"error", e.what()}});
+  }
+
+  out.status = overall_status(out.resources, control.cancelled, load_failed);
+  if (out.error.empty()) {
+    for (const auto& r : out.resources) {
+      if (r.status == "failed") {
+        out.error = r.name + ": " + r.error;
+        break;
+      }
+    }
+  }
+  control.status = out.status;
+  json::value res = resources_json(out.resources);
+  std::optional<std::string> error = out.error.empty() ? std::nullopt : std::optional<std::string>(out.error);
+  auto finish_row = [&] {
+    db::finish_run(db, out.run_id, out.status, out.rows, out.credits_charged, out.load_id, error, res, out.details);
+  };
+  co_await async::run_blocking(sv.blocking, finish_row);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  log::info("run finished", {{"job", job.name},
+                             {"run_id", out.run_id},
+                             {"status", out.status},
+                             {"rows", out.rows},
+                             {"credits", out.credits_charged},
+                             {"seconds", out.seconds}});
+  if (control.on_progress) control.on_progress(control);
+  co_return out;
+}
+
+}  // namespace mh::pipeline
+
+namespace mh::pipeline {
+
+asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job, const std::string& trigger,
+                                      RunControl& control) {
+  JobRunResult result;
+  const std::string dsn = sv.config->destination.dsn.value;
+  auto lock_q = [&] { return db::JobLock::try_acquire(dsn, job.name); };
+  std::unique_ptr<db::JobLock> lock = co_await async::run_blocking(sv.blocking, lock_q);
+  if (!lock) {
+    result.locked_elsewhere = true;
+    co_return result;
+  }
+  // With the lock held, a run still marked `running` belongs to a process that died.
+  auto interrupted_q = [&] { return db::interrupted_runs(sv.db, job.name); };
+  std::vector<std::int64_t> interrupted = co_await async::run_blocking(sv.blocking, interrupted_q);
+  std::optional<std::int64_t> resume;
+  if (!interrupted.empty()) {
+    resume = interrupted.back();
+    result.resumed = true;
+    log::warn("taking up an interrupted run", {{"job", job.name}, {"run_id", *resume}});
+    // Older interrupted runs than the newest are closed as failed: one resumption per job.
+    for (std::size_t i = 0; i + 1 < interrupted.size(); ++i) {
+      std::int64_t id = interrupted[i];
+      json::array none;
+      json::object nothing;
+      auto close = [&] {
+        db::finish_run(sv.db, id, "failed", 0, 0, std::nullopt, std::string("interrupted; superseded by a later run"),
+                       none, nothing);
+      };
+      co_await async::run_blocking(sv.blocking, close);
+    }
+  }
+  const std::string how = resume ? std::string("resume") : trigger;
+  result.outcome = co_await execute_run(sv, job, how, control, resume);
+  auto unlock = [&] { lock.reset(); };
+  co_await async::run_blocking(sv.blocking, unlock);
+  co_return result;
+}
+
+}  // namespace mh::pipeline
