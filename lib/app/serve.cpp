@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,12 +14,15 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/runtime.hpp"
 #include "app/version.hpp"
 #include "async/blocking.hpp"
 #include "config/dsn.hpp"
 #include "config/load.hpp"
 #include "db/migrate.hpp"
+#include "load/destination.hpp"
 #include "log/log.hpp"
+#include "schedule/scheduler.hpp"
 
 namespace mh::app {
 namespace {
@@ -52,18 +56,32 @@ class Daemon {
                                     {"config", opts_.config_path},
                                     {"pid", static_cast<long>(::getpid())}});
     if (!prepare_state_dir(cfg_->state_dir)) return 1;
-    asio::co_spawn(io_, handle_signals(), asio::detached);
-    asio::co_spawn(io_, start_database(), asio::detached);
-    io_.run();
-    // Blocking work may still be finishing a libpq call; it cannot touch io_ once it is stopped.
-    blocking_.join();
+    try {
+      rt_ = std::make_unique<Runtime>(cfg_);
+    } catch (const std::exception& e) {
+      log::error("cannot start", {{"error", e.what()}});
+      return 1;
+    }
+    scheduler_ = std::make_unique<schedule::Scheduler>(
+        rt_->io,
+        [this](std::shared_ptr<const config::Config> cfg) {
+          pipeline::Services s = rt_->services();
+          s.config = std::move(cfg);
+          return s;
+        },
+        cfg_);
+    asio::co_spawn(rt_->io, handle_signals(), asio::detached);
+    asio::co_spawn(rt_->io, start_database(), asio::detached);
+    rt_->io.run();
+    scheduler_.reset();
+    rt_.reset();  // joins the blocking pool: a libpq call in progress finishes first
     log::info("mhloader stopped");
     return exit_code_;
   }
 
  private:
   awaitable<void> handle_signals() {
-    asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
+    asio::signal_set signals(rt_->io, SIGINT, SIGTERM, SIGHUP);
     for (;;) {
       int sig = co_await signals.async_wait(use_awaitable);
       if (sig == SIGHUP) {
@@ -71,17 +89,33 @@ class Daemon {
         continue;
       }
       log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-      stopping_ = true;
-      io_.stop();
+      co_await shutdown();
       co_return;
     }
+  }
+
+  // Stop scheduling, cancel polling, and give a load in progress shutdown_timeout
+  // to commit (a load transaction commits or rolls back; never half).
+  awaitable<void> shutdown() {
+    stopping_ = true;
+    scheduler_->stop();
+    rt_->credits.stop();
+    rt_->health.stop();
+    asio::steady_timer timer(rt_->io);
+    auto deadline = std::chrono::steady_clock::now() + cfg_->shutdown_timeout;
+    while (!scheduler_->idle() && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(use_awaitable);
+    }
+    if (!scheduler_->idle()) log::warn("shutdown_timeout reached with a run in progress; abandoning it");
+    rt_->io.stop();
   }
 
   // Re-reads the configuration; a bad one is reported and the running one kept.
   awaitable<void> reload() {
     const std::string path = opts_.config_path;
     auto read_config = [&path] { return config::load_file(path); };
-    auto result = co_await async::run_blocking(blocking_, read_config);
+    auto result = co_await async::run_blocking(rt_->blocking, read_config);
     for (const auto& w : result.warnings) log::warn("configuration warning", {{"detail", w}});
     if (!result.config) {
       for (const auto& e : result.errors) log::error("configuration error", {{"detail", e.to_string()}});
@@ -94,22 +128,34 @@ class Daemon {
       log::set_level(log::parse_level(result.config->log.level).value_or(log::Level::info));
     }
     cfg_ = std::make_shared<const config::Config>(std::move(*result.config));
+    if (ready_) scheduler_->reload(cfg_);
     log::info("configuration reloaded", {{"config", path}, {"jobs", cfg_->jobs.size()}});
   }
 
-  // Connects and migrates, retrying with backoff: a daemon started before its
-  // database keeps waiting for it instead of exiting.
+  // Connects and migrates, retrying with backoff (a daemon started before its
+  // database waits for it), loads packages a previous process left, then starts
+  // the monitors and the scheduler.
   awaitable<void> start_database() {
-    asio::steady_timer timer(io_);
+    asio::steady_timer timer(rt_->io);
     std::chrono::seconds delay{1};
     for (int attempt = 1; !stopping_; ++attempt) {
       const std::string dsn = cfg_->destination.dsn.value;
-      auto migrate = [&dsn] { return db::migrate(dsn); };
+      const std::string state_dir = cfg_->state_dir;
+      auto migrate = [&] {
+        auto outcome = db::migrate(dsn);
+        load::resume_packages(state_dir, *rt_->destination);
+        return outcome;
+      };
       try {
-        auto outcome = co_await async::run_blocking(blocking_, migrate);
+        auto outcome = co_await async::run_blocking(rt_->blocking, migrate);
         log::info("database ready", {{"dsn", config::mask_dsn(dsn)},
                                      {"schema_version", outcome.to_version},
                                      {"migrated_from", outcome.from_version}});
+        if (stopping_) co_return;
+        rt_->credits.start();
+        rt_->health.start();
+        scheduler_->reload(cfg_);  // the config may have been reloaded while waiting
+        ready_ = true;
         log::info("mhloader ready", {{"jobs", cfg_->jobs.size()}, {"listen", cfg_->control.listen}});
         co_return;
       } catch (const std::exception& e) {
@@ -117,16 +163,17 @@ class Daemon {
                   {{"attempt", attempt}, {"error", e.what()}, {"retry_in_s", static_cast<long>(delay.count())}});
       }
       timer.expires_after(delay);
-      co_await timer.async_wait(use_awaitable);
+      co_await timer.async_wait(asio::as_tuple(use_awaitable));
       delay = std::min(delay * 2, std::chrono::seconds(30));
     }
   }
 
   std::shared_ptr<const config::Config> cfg_;
   ServeOptions opts_;
-  asio::io_context io_{1};
-  asio::thread_pool blocking_{2};
+  std::unique_ptr<Runtime> rt_;
+  std::unique_ptr<schedule::Scheduler> scheduler_;
   bool stopping_ = false;
+  bool ready_ = false;
   int exit_code_ = 0;
 };
 

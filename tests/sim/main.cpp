@@ -55,13 +55,22 @@ Test-only shapes (NOT part of the real API, served with --legacy-endpoints on):
                     "resolutions", "image_counts", "min_tier"}]}
   GET /v1/status   {"status": "operational", "time": "<ISO 8601>", "version": "magichour-sim"}
 
+Test-only listings over the saved items (NOT part of the real API; oldest first), one per
+dlt paginator the real API does not use:
+  GET /v1/_test/saved-items/offset?offset=&limit=     {"items": [...], "total": N}
+  GET /v1/_test/saved-items/pages?page=&per_page=     {"data": [...], "total_pages": P}  (1-based)
+  GET /v1/_test/saved-items/links?after=              {"results": [...], "next": "/v1/...?after=K" | null}
+  GET /v1/_test/saved-items/header-links?after=       [...] with Link: <URL>; rel="next"
+  GET /v1/_test/saved-items/since?since=ISO           {"items": [...]} created at or after `since`
+
 Admin routes (no auth):
   GET/PUT/POST/DELETE /_sim/faults   list, replace, add, clear fault rules
                                      (body {"faults": ["SPEC", ...]} or rule objects)
   GET /_sim/ledger                   every create processed: project id, endpoint,
                                      request body SHA-256, credits debited and refunded
   GET /_sim/stats                    requests per route and status (0 = no response)
-  GET/POST /_sim/state               credits, tier, legacy_endpoints, render_time_ms, error_rate
+  GET/POST /_sim/state               credits, tier, legacy_endpoints, render_time_ms, error_rate,
+                                     saved_items
 
 On start it prints "magichour-sim listening on URL" to stdout.
 )";

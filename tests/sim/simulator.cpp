@@ -184,6 +184,7 @@ std::string Simulator::route_of(const std::string& method, const std::string& pa
   if (method == "POST" && path == "/v1/files/upload-urls") return "POST /v1/files/upload-urls";
   if (method == "PUT" && starts("/uploads/")) return "PUT /uploads/{path}";
   if (method == "GET" && starts("/outputs/")) return "GET /outputs/{id}/{file}";
+  if (method == "GET" && starts("/v1/_test/saved-items/")) return "GET /v1/_test/saved-items/{kind}";
   if (method == "GET") {
     for (const char* p : {"/v1/account", "/v1/saved-items", "/v1/credits", "/v1/models", "/v1/status"}) {
       if (path == p) return "GET " + std::string(p);
@@ -301,6 +302,7 @@ HttpResponse Simulator::dispatch(const HttpRequest& req, const std::string& rout
   if (route == "POST /v1/files/upload-urls") return upload_urls(req);
   if (route == "GET /v1/account") return account();
   if (route == "GET /v1/saved-items") return saved_items(req);
+  if (route == "GET /v1/_test/saved-items/{kind}") return test_listing(req);
   if (!options_.legacy_endpoints) return message(404, "Not Found");  // like the real API
   if (route == "GET /v1/credits") {
     json::object o;
@@ -643,30 +645,12 @@ HttpResponse Simulator::saved_items(const HttpRequest& req) {
   }
   std::string body = "{\"items\":[";
   std::int64_t end = std::min(total, offset + limit);
-  char buf[1024];
   for (std::int64_t k = offset; k < end; ++k) {
     // Newest first: position k is the (total-1-k)-th item of the (filtered) sequence.
     std::int64_t seq = total - 1 - k;
     std::int64_t i = type_index < 0 ? seq : type_index + 5 * seq;
-    std::uint64_t h = splitmix(options_.seed * 1000003ull + static_cast<std::uint64_t>(i));
-    const std::int64_t created_ms = 1767225600000LL + i * 37'000;  // 2026-01-01T00:00:00Z + 37 s per item
-    std::string created = util::format_iso8601_ms(created_ms);
-    std::string updated = util::format_iso8601_ms(created_ms + static_cast<std::int64_t>(h % 10) * 60'000);
-    const char* type = kSavedItemTypes[i % 5].data();
-    int len = std::snprintf(
-        buf, sizeof buf,
-        "%s{\"id\":\"si_%08llx%06lld\",\"type\":\"%s\",\"name\":\"Saved %s %lld\",\"description\":\"Simulated "
-        "saved item number %lld\",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"favorite\":%s,\"usage_count\":%llu,"
-        "\"score\":%.3f,\"asset\":{\"file_path\":\"api-assets/saved/si_%06lld.png\",\"width\":%llu,\"height\":%llu,"
-        "\"mime_type\":\"image/png\"},\"tags\":[\"tag-%llu\",\"tag-%llu\"],\"owner_id\":\"sim-account\"}",
-        k == offset ? "" : ",", static_cast<unsigned long long>(h & 0xffffffffull), static_cast<long long>(i), type,
-        type, static_cast<long long>(i), static_cast<long long>(i), created.c_str(), updated.c_str(),
-        (h >> 33) & 1 ? "true" : "false", static_cast<unsigned long long>((h >> 8) % 500),
-        static_cast<double>((h >> 16) % 1000) / 1000.0, static_cast<long long>(i),
-        static_cast<unsigned long long>(512 + ((h >> 24) % 4) * 256),
-        static_cast<unsigned long long>(512 + ((h >> 28) % 4) * 256), static_cast<unsigned long long>((h >> 40) % 16),
-        static_cast<unsigned long long>(16 + (h >> 44) % 16));
-    body.append(buf, static_cast<std::size_t>(std::min<int>(len, static_cast<int>(sizeof buf) - 1)));
+    if (k != offset) body += ',';
+    append_saved_item(body, i);
   }
   body += "],\"next_cursor\":";
   if (end < total) {
@@ -679,6 +663,86 @@ HttpResponse Simulator::saved_items(const HttpRequest& req) {
   }
   body += "}";
   return HttpResponse::json(200, std::move(body));
+}
+
+void Simulator::append_saved_item(std::string& body, std::int64_t i) const {
+  char buf[1024];
+  std::uint64_t h = splitmix(options_.seed * 1000003ull + static_cast<std::uint64_t>(i));
+  const std::int64_t created_ms = 1767225600000LL + i * 37'000;  // 2026-01-01T00:00:00Z + 37 s per item
+  std::string created = util::format_iso8601_ms(created_ms);
+  std::string updated = util::format_iso8601_ms(created_ms + static_cast<std::int64_t>(h % 10) * 60'000);
+  const char* type = kSavedItemTypes[i % 5].data();
+  int len = std::snprintf(
+      buf, sizeof buf,
+      "%s{\"id\":\"si_%08llx%06lld\",\"type\":\"%s\",\"name\":\"Saved %s %lld\",\"description\":\"Simulated "
+      "saved item number %lld\",\"created_at\":\"%s\",\"updated_at\":\"%s\",\"favorite\":%s,\"usage_count\":%llu,"
+      "\"score\":%.3f,\"asset\":{\"file_path\":\"api-assets/saved/si_%06lld.png\",\"width\":%llu,\"height\":%llu,"
+      "\"mime_type\":\"image/png\"},\"tags\":[\"tag-%llu\",\"tag-%llu\"],\"owner_id\":\"sim-account\"}",
+      "", static_cast<unsigned long long>(h & 0xffffffffull), static_cast<long long>(i), type, type,
+      static_cast<long long>(i), static_cast<long long>(i), created.c_str(), updated.c_str(),
+      (h >> 33) & 1 ? "true" : "false", static_cast<unsigned long long>((h >> 8) % 500),
+      static_cast<double>((h >> 16) % 1000) / 1000.0, static_cast<long long>(i),
+      static_cast<unsigned long long>(512 + ((h >> 24) % 4) * 256),
+      static_cast<unsigned long long>(512 + ((h >> 28) % 4) * 256), static_cast<unsigned long long>((h >> 40) % 16),
+      static_cast<unsigned long long>(16 + (h >> 44) % 16));
+  body.append(buf, static_cast<std::size_t>(std::min<int>(len, static_cast<int>(sizeof buf) - 1)));
+}
+
+// Test-only listings over the same saved items, one per dlt paginator the real
+// API does not use (it pages by cursor only). Oldest first; not part of the real API.
+HttpResponse Simulator::test_listing(const HttpRequest& req) {
+  const std::string kind = req.path.substr(std::string("/v1/_test/saved-items/").size());
+  const std::int64_t n = options_.saved_items;
+  auto param = [&](const char* name, std::int64_t fallback) {
+    auto v = req.query_param(name);
+    std::int64_t x = fallback;
+    if (v) std::from_chars(v->data(), v->data() + v->size(), x);
+    return x;
+  };
+  auto items = [&](std::int64_t from, std::int64_t to) {
+    std::string out = "[";
+    for (std::int64_t i = from; i < std::min(to, n); ++i) {
+      if (i != from) out += ',';
+      append_saved_item(out, i);
+    }
+    return out + "]";
+  };
+  if (kind == "offset") {  // offset paginator: {"items", "total"}
+    std::int64_t offset = param("offset", 0), limit = param("limit", 10);
+    return HttpResponse::json(200,
+                              "{\"items\":" + items(offset, offset + limit) + ",\"total\":" + std::to_string(n) + "}");
+  }
+  if (kind == "pages") {  // page_number paginator, 1-based: {"data", "total_pages"}
+    std::int64_t page = param("page", 1), per = param("per_page", 10);
+    std::int64_t pages = (n + per - 1) / per;
+    return HttpResponse::json(
+        200, "{\"data\":" + items((page - 1) * per, page * per) + ",\"total_pages\":" + std::to_string(pages) + "}");
+  }
+  if (kind == "links" || kind == "header-links") {  // json_link / header_link: 10 per page
+    std::int64_t after = param("after", 0);
+    std::string next = after + 10 < n ? "/v1/_test/saved-items/" + kind + "?after=" + std::to_string(after + 10) : "";
+    if (kind == "links") {
+      return HttpResponse::json(200, "{\"results\":" + items(after, after + 10) + ",\"next\":" +
+                                         (next.empty() ? std::string("null") : "\"" + next + "\"") + "}");
+    }
+    auto res = HttpResponse::json(200, items(after, after + 10));
+    if (!next.empty()) res.set_header("Link", "<" + options_.public_url + next + ">; rel=\"next\"");
+    return res;
+  }
+  if (kind == "since") {  // incremental: items created at or after `since`, oldest first
+    auto since = req.query_param("since").value_or("");
+    std::string out = "{\"items\":[";
+    bool first = true;
+    for (std::int64_t i = 0; i < n; ++i) {
+      std::string created = util::format_iso8601_ms(1767225600000LL + i * 37'000);
+      if (created < since) continue;
+      if (!first) out += ',';
+      first = false;
+      append_saved_item(out, i);
+    }
+    return HttpResponse::json(200, out + "]}");
+  }
+  return message(404, "Not Found");
 }
 
 HttpResponse Simulator::models() {
@@ -822,6 +886,8 @@ HttpResponse Simulator::admin(const HttpRequest& req) {
         } else if (kv.key() == "render_time_ms" && val.is_int64() && val.get_int64() >= 0) {
           options_.render_time = std::chrono::milliseconds(val.get_int64());
           options_.render_time_for.clear();
+        } else if (kv.key() == "saved_items" && val.is_int64() && val.get_int64() >= 0) {
+          options_.saved_items = val.get_int64();
         } else if (kv.key() == "error_rate" && val.is_number() && val.to_number<double>() >= 0 &&
                    val.to_number<double>() <= 1) {
           options_.error_rate = val.to_number<double>();

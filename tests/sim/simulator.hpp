@@ -99,6 +99,8 @@ class Simulator {
   net::HttpResponse account();
   net::HttpResponse saved_items(const net::HttpRequest& req);
   net::HttpResponse models();
+  net::HttpResponse test_listing(const net::HttpRequest& req);
+  void append_saved_item(std::string& body, std::int64_t index) const;
   net::HttpResponse admin(const net::HttpRequest& req);
 
   std::string status_of(const Project& p, Clock::time_point now) const;

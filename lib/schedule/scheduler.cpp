@@ -1,0 +1,233 @@
+#include "schedule/scheduler.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "async/blocking.hpp"
+#include "config/duration.hpp"
+#include "db/ops.hpp"
+#include "log/log.hpp"
+#include "schedule/cron_schedule.hpp"
+#include "schedule/time_zone.hpp"
+#include "util/time.hpp"
+
+namespace mh::schedule {
+namespace asio = boost::asio;
+
+struct JobLoop {
+  config::JobConfig job;
+  std::uint64_t generation = 0;
+  bool stopped = false;
+  std::unique_ptr<asio::steady_timer> timer;
+  std::optional<std::int64_t> next_run_ms;
+  std::int64_t skipped = 0;
+  pipeline::RunControl* running = nullptr;
+};
+
+struct Scheduler::Impl {
+  asio::io_context& io;
+  ServicesFor services_for;
+  std::shared_ptr<const config::Config> config;
+  std::map<std::string, std::shared_ptr<JobLoop>> loops;
+  std::uint64_t generation = 0;
+  bool stopped = false;
+  int running = 0;
+
+  Impl(asio::io_context& i, ServicesFor s, std::shared_ptr<const config::Config> c)
+      : io(i), services_for(std::move(s)), config(std::move(c)) {}
+
+  static std::string schedule_text(const config::JobConfig& j) {
+    switch (j.schedule.kind) {
+      case config::JobSchedule::Kind::cron: return j.schedule.expression;
+      case config::JobSchedule::Kind::every: return "every " + config::format_duration(j.schedule.every);
+      case config::JobSchedule::Kind::manual: return "manual";
+    }
+    return "manual";
+  }
+
+  // Sleeps until `at_ms` (wall clock); false if the loop was stopped meanwhile.
+  asio::awaitable<bool> sleep_until(JobLoop& loop, std::int64_t at_ms) {
+    while (!loop.stopped && !stopped) {
+      std::int64_t now = util::now_epoch_ms();
+      if (now >= at_ms) co_return true;
+      // Re-check the wall clock at least every minute (suspend/resume, clock steps).
+      loop.timer->expires_after(std::chrono::milliseconds(std::min<std::int64_t>(at_ms - now, 60'000)));
+      co_await loop.timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return false;
+  }
+
+  // Reference and const char* parameters: no class temporaries in the co_await (README, "Coroutines and GCC 12").
+  asio::awaitable<void> run_once(const std::shared_ptr<JobLoop>& loop, const char* trigger_text) {
+    const std::string trigger = trigger_text;
+    pipeline::RunControl control;
+    loop->running = &control;
+    ++running;
+    pipeline::Services sv = services_for(config);
+    try {
+      pipeline::JobRunResult r = co_await pipeline::run_job(sv, loop->job, trigger, control);
+      if (r.locked_elsewhere) {
+        log::info("tick skipped: the job runs in another mhloader process", {{"job", loop->job.name}});
+      }
+    } catch (const std::exception& e) {
+      log::error("run aborted", {{"job", loop->job.name}, {"error", e.what()}});
+    }
+    --running;
+    loop->running = nullptr;
+  }
+
+  asio::awaitable<void> job_loop(std::shared_ptr<JobLoop> loop) {
+    const config::JobConfig& job = loop->job;
+    pipeline::Services sv = services_for(config);
+    std::shared_ptr<const TimeZone> tz;
+    try {
+      const std::string tz_name = job.timezone;
+      auto load_tz = [&] { return TimeZone::load(tz_name); };
+      tz = co_await async::run_blocking(sv.blocking, load_tz);
+    } catch (const std::exception& e) {
+      log::error("cannot load the job's time zone; the job is not scheduled", {{"job", job.name}, {"error", e.what()}});
+      co_return;
+    }
+    const std::string name = job.name;
+    auto state_q = [&] { return db::get_job_state(sv.db, name); };
+    db::JobState st = co_await async::run_blocking(sv.blocking, state_q);
+
+    // A run a dead process left `running` is taken up before anything else.
+    auto interrupted_q = [&] { return db::interrupted_runs(sv.db, name); };
+    if (!(co_await async::run_blocking(sv.blocking, interrupted_q)).empty() && !loop->stopped) {
+      co_await run_once(loop, "resume");
+    }
+
+    // After downtime: the most recent missed tick runs once (if the job ran before).
+    std::int64_t now = util::now_epoch_ms();
+    if (job.catch_up && (st.last_tick_ms || st.last_run_started_ms)) {
+      std::int64_t since = st.last_tick_ms.value_or(*st.last_run_started_ms);
+      auto prev = previous_tick_ms(job.schedule, *tz, now);
+      if (prev && *prev > since && !loop->stopped) {
+        log::info("catching up a missed tick", {{"job", name}, {"tick", util::format_iso8601_ms(*prev)}});
+        std::int64_t tick = *prev;
+        auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
+        co_await async::run_blocking(sv.blocking, mark);
+        co_await run_once(loop, "catch_up");
+      }
+    }
+
+    const std::uint64_t seed = jitter_seed(name);
+    while (!loop->stopped && !stopped) {
+      now = util::now_epoch_ms();
+      auto next = next_tick_ms(job.schedule, *tz, now);
+      if (!next) {  // manual: only triggers run it
+        loop->next_run_ms.reset();
+        co_await sleep_until(*loop, std::numeric_limits<std::int64_t>::max());
+        break;
+      }
+      std::int64_t fire = jittered(*next, job.jitter, seed);
+      loop->next_run_ms = fire;
+      if (!co_await sleep_until(*loop, fire)) break;
+      std::int64_t tick = *next;
+      auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
+      co_await async::run_blocking(sv.blocking, mark);
+      db::JobState now_state = co_await async::run_blocking(sv.blocking, state_q);
+      if (now_state.paused) {
+        log::debug("tick skipped: the job is paused", {{"job", name}});
+        continue;
+      }
+      co_await run_once(loop, "schedule");
+      // Ticks that came and went while the run ran are skipped, not queued.
+      std::int64_t after = util::now_epoch_ms();
+      std::int64_t missed = 0;
+      for (auto t = next_tick_ms(job.schedule, *tz, tick); t && *t <= after && missed < 1000;
+           t = next_tick_ms(job.schedule, *tz, *t)) {
+        ++missed;
+      }
+      if (missed > 0) {
+        loop->skipped += missed;
+        log::warn("ticks skipped while the job was still running", {{"job", name}, {"skipped", missed}});
+      }
+    }
+    loop->next_run_ms.reset();
+  }
+
+  void start_loop(const config::JobConfig& job) {
+    auto loop = std::make_shared<JobLoop>();
+    loop->job = job;
+    loop->generation = ++generation;
+    loop->timer = std::make_unique<asio::steady_timer>(io);
+    loops[job.name] = loop;
+    asio::co_spawn(io, job_loop(loop), asio::detached);
+  }
+
+  static void stop_loop(JobLoop& loop) {
+    loop.stopped = true;
+    loop.timer->cancel();
+  }
+};
+
+Scheduler::Scheduler(asio::io_context& io, ServicesFor services_for, std::shared_ptr<const config::Config> config)
+    : impl_(std::make_shared<Impl>(io, std::move(services_for), std::move(config))) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+void Scheduler::start() {
+  impl_->stopped = false;
+  for (const auto& job : impl_->config->jobs) impl_->start_loop(job);
+}
+
+namespace {
+bool same_job(const config::JobConfig& a, const config::JobConfig& b) {
+  return a.schedule.kind == b.schedule.kind && a.schedule.expression == b.schedule.expression &&
+         a.schedule.every == b.schedule.every && a.timezone == b.timezone && a.jitter == b.jitter &&
+         a.catch_up == b.catch_up && a.credit_budget == b.credit_budget && a.resources == b.resources &&
+         a.generate.size() == b.generate.size();
+}
+}  // namespace
+
+void Scheduler::reload(std::shared_ptr<const config::Config> config) {
+  impl_->config = std::move(config);
+  std::map<std::string, const config::JobConfig*> wanted;
+  for (const auto& j : impl_->config->jobs) wanted[j.name] = &j;
+  for (auto it = impl_->loops.begin(); it != impl_->loops.end();) {
+    auto w = wanted.find(it->first);
+    if (w == wanted.end() || !same_job(it->second->job, *w->second)) {
+      Impl::stop_loop(*it->second);  // a run in progress keeps its own config and finishes
+      log::info(w == wanted.end() ? "job removed" : "job changed", {{"job", it->first}});
+      it = impl_->loops.erase(it);
+    } else {
+      it->second->job = *w->second;
+      ++it;
+    }
+  }
+  for (const auto& j : impl_->config->jobs) {
+    if (!impl_->loops.count(j.name)) impl_->start_loop(j);
+  }
+}
+
+void Scheduler::stop() {
+  impl_->stopped = true;
+  for (auto& [name, loop] : impl_->loops) {
+    Impl::stop_loop(*loop);
+    if (loop->running) loop->running->cancelled = true;
+  }
+}
+
+bool Scheduler::idle() const { return impl_->running == 0; }
+
+std::vector<JobStatus> Scheduler::jobs() const {
+  std::vector<JobStatus> out;
+  for (const auto& [name, loop] : impl_->loops) {
+    JobStatus s;
+    s.name = name;
+    s.schedule = Impl::schedule_text(loop->job);
+    s.next_run_ms = loop->next_run_ms;
+    if (loop->running) s.running_run_id = loop->running->run_id;
+    s.skipped_ticks = loop->skipped;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace mh::schedule

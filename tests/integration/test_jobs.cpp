@@ -1,0 +1,351 @@
+// Jobs end to end: `mhloader run` against magichour-sim and the real
+// PostgreSQL — every built-in resource and paginator, incremental loading,
+// generation with the ledger and the credit guard, and runs killed halfway.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
+#include <sstream>
+#include <thread>
+
+#include "integration/sim_helpers.hpp"
+#include "support/pg.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace mh::test;
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+namespace {
+
+struct Setup {
+  TempDatabase db;
+  TempDir dir;
+  std::string config;
+
+  Setup(const SimProcess& sim, const std::string& body, const std::string& extra = "") {
+    config = dir.write("mhloader.yaml", "state_dir: " + dir.path() + "/state\n" +
+                                            "magic_hour:\n  base_url: " + sim.base_url() + "/v1\n" +
+                                            "  api_key: sim-dev-key\n  retry: {max_attempts: 3, initial_delay: 20ms, "
+                                            "max_delay: 100ms}\n  poll: {interval: 100ms, timeout: 30s}\n" +
+                                            "destination:\n  dsn: \"" + db.dsn() + "\"\n" + extra + body);
+  }
+
+  ProcessResult run(const std::string& job) const {
+    ProcessOptions o;
+    o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "JOURNAL_STREAM"};
+    o.timeout = 60s;
+    return run_process({MHLOADER_BIN, "run", job, "--config", config}, o);
+  }
+
+  std::int64_t count(const std::string& sql) const {
+    pqxx::connection c{db.dsn()};
+    pqxx::read_transaction tx{c};
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  }
+  std::string text(const std::string& sql) const {
+    pqxx::connection c{db.dsn()};
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec1(sql);
+    return r[0].is_null() ? "" : r[0].c_str();
+  }
+};
+
+std::int64_t sim_jobs(const SimProcess& sim) {
+  return curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64();
+}
+
+const char* kPaginated = R"(resources:
+  - name: saved_items
+    endpoint:
+      path: saved-items
+      params: {limit: 10}
+      data_selector: items
+      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}
+    primary_key: id
+    write_disposition: merge
+  - name: by_offset
+    endpoint:
+      path: _test/saved-items/offset
+      paginator: {type: offset, limit: 7}
+      data_selector: items
+    primary_key: id
+  - name: by_page
+    endpoint:
+      path: _test/saved-items/pages
+      params: {per_page: 6}
+      paginator: {type: page_number, base_page: 1, total_path: total_pages}
+  - name: by_json_link
+    endpoint:
+      path: _test/saved-items/links
+      paginator: {type: json_link, next_url_path: next}
+  - name: by_header_link
+    endpoint:
+      path: _test/saved-items/header-links
+      paginator: header_link
+  - name: one_page
+    endpoint:
+      path: _test/saved-items/links
+      paginator: single_page
+  - name: missing
+    endpoint: _test/nothing-here
+)";
+
+}  // namespace
+
+TEST_CASE("jobs: every built-in resource and every paginator land in Postgres") {
+  SimProcess sim({"--saved-items", "25", "--credits", "4321"});
+  Setup s(sim, std::string(kPaginated) +
+                   "jobs:\n  - name: account\n    every: 1h\n    resources: [credits, status, models, saved_items, "
+                   "by_offset, by_page, by_json_link, by_header_link, one_page, missing]\n");
+  auto r = s.run("account");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("1 load package(s) were loaded to destination postgres and into dataset magic_hour_data") !=
+        std::string::npos);
+  CHECK(r.out.find("is LOADED and contains no failed jobs") != std::string::npos);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.credits") == 1);
+  CHECK(s.count("SELECT credits FROM magic_hour_data.credits") == 4321);
+  CHECK(s.text("SELECT source FROM magic_hour_data.credits") == "/v1/account");
+  CHECK(s.text("SELECT up::text FROM magic_hour_data.status") == "true");
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.models") == 11);
+  for (const char* t : {"saved_items", "by_offset", "by_page", "by_json_link", "by_header_link"}) {
+    CAPTURE(t);
+    CHECK(s.count(std::string("SELECT count(*) FROM magic_hour_data.") + t) == 25);
+    CHECK(s.count(std::string("SELECT count(DISTINCT id) FROM magic_hour_data.") + t) == 25);
+  }
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.one_page") == 10);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.saved_items__tags") == 50);  // the 2-element list
+  // 404 on a resource: skipped with a warning, the run still succeeds.
+  CHECK(r.err.find("resource skipped") != std::string::npos);
+  CHECK(s.text("SELECT status FROM mhloader.runs") == "succeeded");
+  auto resources = json::parse(s.text("SELECT resources::text FROM mhloader.runs"));
+  CHECK(resources.as_array().size() == 10);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data._dlt_loads") == 1);
+
+  // merge: a second run updates in place instead of doubling.
+  CHECK(s.run("account").exit_code == 0);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.saved_items") == 25);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.credits") == 2);  // append: one snapshot per run
+}
+
+TEST_CASE("jobs: the real API's lack of legacy endpoints skips models and falls back for status") {
+  SimProcess sim({"--legacy-endpoints", "off"});
+  Setup s(sim, "jobs:\n  - name: account\n    every: 1h\n    resources: [credits, status, models]\n");
+  auto r = s.run("account");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(s.text("SELECT probe FROM magic_hour_data.status") == "/v1/account");
+  CHECK(s.count("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'magic_hour_data' AND "
+                "table_name = 'models'") == 0);
+  auto resources = json::parse(s.text("SELECT resources::text FROM mhloader.runs")).as_array();
+  CHECK(resources.at(2).at("status").as_string() == "skipped");
+}
+
+TEST_CASE("jobs: a failing resource makes the run partial while the others load") {
+  SimProcess sim({"--fault", "GET /v1/models status=500"});
+  Setup s(sim, "jobs:\n  - name: account\n    every: 1h\n    resources: [credits, models]\n");
+  auto r = s.run("account");
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.find("contains 1 FAILED job(s)!") != std::string::npos);
+  CHECK(r.out.find("[models]: Magic Hour answered 500") != std::string::npos);
+  CHECK(s.text("SELECT status FROM mhloader.runs") == "partial");
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.credits") == 1);
+}
+
+TEST_CASE("jobs: an incremental second run fetches only new items") {
+  SimProcess sim({"--saved-items", "30"});
+  Setup s(sim, R"(resources:
+  - name: recent
+    endpoint:
+      path: _test/saved-items/since
+      data_selector: items
+    primary_key: id
+    incremental: {cursor_path: created_at, initial_value: "2026-01-01T00:00:00.000Z", param: since}
+jobs:
+  - name: sync
+    every: 1h
+    resources: [recent]
+)");
+  REQUIRE(s.run("sync").exit_code == 0);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.recent") == 30);
+  auto cursor = json::parse(s.text("SELECT cursors::text FROM mhloader.job_state WHERE job = 'sync'"));
+  CHECK(cursor.at("recent").at("last_value").as_string() == "2026-01-01T00:17:53.000Z");  // item 29
+
+  curl("POST", sim.base_url() + "/_sim/state", CurlOptions{{}, R"({"saved_items": 34})"});
+  auto r = s.run("sync");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.recent") == 34);
+  CHECK(s.count("SELECT count(DISTINCT id) FROM magic_hour_data.recent") == 34);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.recent WHERE _dlt_load_id = (SELECT max(load_id) FROM "
+                "magic_hour_data._dlt_loads)") == 4);  // the boundary item is not loaded again
+}
+
+TEST_CASE("jobs: a generation run records complete projects, downloads and archived files") {
+  SimProcess sim({"--render-time", "300ms", "--credits", "1000"});
+  TempDir archive;
+  Setup s(sim, R"(jobs:
+  - name: banners
+    every: 1h
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 2, model: flux-schnell, style: {prompt: "Sunset"}}
+          - {image_count: 1, style: {prompt: "Sunrise"}}
+)",
+          "archive:\n  dir: " + archive.path() + "\n");
+  auto r = s.run("banners");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.ai_image_generator WHERE status = 'complete'") == 2);
+  CHECK(s.count("SELECT sum(credits_charged) FROM magic_hour_data.ai_image_generator") == 15);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.ai_image_generator__downloads") == 3);
+  CHECK(s.count("SELECT count(*) FROM mhloader.submissions WHERE state = 'complete'") == 2);
+  CHECK(s.count("SELECT credits_charged FROM mhloader.runs") == 15);
+  CHECK(sim_jobs(sim) == 2);
+  // Every archived file is where the row says, with the bytes and hash it says.
+  pqxx::connection c{s.db.dsn()};
+  pqxx::read_transaction tx{c};
+  auto files = tx.exec(
+      "SELECT d.local_path, d.bytes, d.sha256, g.id FROM magic_hour_data.ai_image_generator__downloads d "
+      "JOIN magic_hour_data.ai_image_generator g ON g._dlt_id = d._dlt_parent_id");
+  REQUIRE(files.size() == 3);
+  for (const auto& f : files) {
+    std::string path = f[0].c_str();
+    CHECK(path.rfind(archive.path() + "/" + std::string(f[3].c_str()) + "/", 0) == 0);
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    CHECK(static_cast<std::int64_t>(bytes.str().size()) == f[1].as<std::int64_t>());
+    CHECK(sha256_hex(bytes.str()) == f[2].c_str());
+  }
+  // A later run generates anew.
+  REQUIRE(s.run("banners").exit_code == 0);
+  CHECK(sim_jobs(sim) == 4);
+}
+
+TEST_CASE("jobs: upscaling each new file of from_dir once") {
+  SimProcess sim({"--render-time", "200ms", "--credits", "1000"});
+  TempDir inbox;
+  inbox.write("a.png", std::string("\x89PNG\r\n\x1a\n", 8) + "first image");
+  inbox.write("b.jpg", "second image");
+  inbox.write("notes.txt", "not an image");
+  Setup s(sim,
+          "jobs:\n  - name: upscale_inbox\n    every: 10m\n    generate:\n      - resource: ai_image_upscaler\n"
+          "        from_dir: " +
+              inbox.path() + "\n        request: {scale_factor: 2, style: {mode: preserve}}\n");
+  auto r = s.run("upscale_inbox");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(sim_jobs(sim) == 2);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.ai_image_upscaler WHERE status = 'complete'") == 2);
+  CHECK(s.count("SELECT sum(credits_charged) FROM magic_hour_data.ai_image_upscaler") == 50);
+  REQUIRE(s.run("upscale_inbox").exit_code == 0);
+  CHECK(sim_jobs(sim) == 2);  // the same files are not upscaled twice
+  inbox.write("c.png", "third image");
+  inbox.write("copy-of-a.png", std::string("\x89PNG\r\n\x1a\n", 8) + "first image");  // same content as a.png
+  REQUIRE(s.run("upscale_inbox").exit_code == 0);
+  CHECK(sim_jobs(sim) == 3);
+}
+
+TEST_CASE("jobs: the credit guard and the budget stop submissions with the numbers in the run record") {
+  SimProcess sim({"--credits", "140", "--render-time", "100ms"});
+  Setup s(sim, R"(monitor:
+  credits: {interval: 1m, low_balance: 500, reserve: 100}
+jobs:
+  - name: guarded
+    every: 1h
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 4, model: flux-schnell, style: {prompt: "one"}}
+          - {image_count: 4, model: flux-schnell, style: {prompt: "two"}}
+          - {image_count: 4, model: flux-schnell, style: {prompt: "three"}}
+  - name: budgeted
+    every: 1h
+    credit_budget: 10
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 1, model: flux-schnell, style: {prompt: "a"}}
+          - {image_count: 1, model: flux-schnell, style: {prompt: "b"}}
+          - {image_count: 1, model: flux-schnell, style: {prompt: "c"}}
+)");
+  auto r = s.run("guarded");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);    // skipped by the guard, not failed
+  CHECK(sim_jobs(sim) == 2);  // 140 - 20 - 20 = 100 is the reserve: a third would go below
+  auto details = json::parse(s.text("SELECT details::text FROM mhloader.runs WHERE job = 'guarded'"));
+  const auto& guard = details.at("credit_guard");
+  CHECK(guard.at("reason").as_string() == "the balance would fall below the reserve");
+  CHECK(guard.at("committed").as_int64() == 40);
+  CHECK(guard.at("estimate").as_int64() == 20);
+  CHECK(guard.at("reserve").as_int64() == 100);
+
+  curl("POST", sim.base_url() + "/_sim/state", CurlOptions{{}, R"({"credits": 100000})"});
+  r = s.run("budgeted");
+  CHECK(r.exit_code == 0);
+  CHECK(sim_jobs(sim) == 4);  // 5 + 5 = 10 = the budget; a third would exceed it
+  details = json::parse(s.text("SELECT details::text FROM mhloader.runs WHERE job = 'budgeted'"));
+  CHECK(details.at("credit_guard").at("reason").as_string() == "the job's credit budget would be exceeded");
+  CHECK(details.at("credit_guard").at("budget").as_int64() == 10);
+}
+
+TEST_CASE("jobs: killed between a create POST and its ledger update: uncertain, never resubmitted") {
+  // The simulator processes (and bills) the create at once but answers only 3 s later.
+  SimProcess sim({"--render-time", "100ms", "--fault", "POST /v1/ai-image-generator latency=3s first=1"});
+  Setup s(sim,
+          "jobs:\n  - name: one\n    every: 1h\n    generate:\n      - resource: ai_image_generator\n"
+          "        requests:\n          - {image_count: 1, style: {prompt: \"once\"}}\n");
+  {
+    ProcessOptions o;
+    o.unset_env = {"MAGIC_HOUR_API_KEY", "MHLOADER_PG_DSN"};
+    Child run({MHLOADER_BIN, "run", "one", "--config", s.config}, o);
+    for (int i = 0; i < 100 && sim_jobs(sim) == 0; ++i) std::this_thread::sleep_for(20ms);
+    REQUIRE(sim_jobs(sim) == 1);
+    run.signal(SIGKILL);
+    run.wait(5s);
+  }
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "pending");
+  CHECK(s.text("SELECT status FROM mhloader.runs") == "running");
+  auto r = s.run("one");  // takes up the interrupted run, starts no other
+  INFO(r.err);
+  CHECK(r.err.find("(resumed)") != std::string::npos);
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "uncertain");
+  CHECK(s.count("SELECT count(*) FROM mhloader.runs") == 1);
+  CHECK(sim_jobs(sim) == 1);
+}
+
+TEST_CASE("jobs: killed while polling: the restart polls on and resubmits nothing") {
+  SimProcess sim({"--render-time", "2s"});
+  Setup s(sim,
+          "jobs:\n  - name: one\n    every: 1h\n    generate:\n      - resource: ai_image_generator\n"
+          "        requests:\n          - {image_count: 1, style: {prompt: \"poll me\"}}\n");
+  {
+    ProcessOptions o;
+    o.unset_env = {"MAGIC_HOUR_API_KEY", "MHLOADER_PG_DSN"};
+    Child run({MHLOADER_BIN, "run", "one", "--config", s.config}, o);
+    for (int i = 0; i < 200; ++i) {
+      std::this_thread::sleep_for(20ms);
+      try {
+        if (s.count("SELECT count(*) FROM mhloader.submissions WHERE state = 'submitted'") == 1) break;
+      } catch (const pqxx::sql_error&) {
+        // the run has not created the schema yet
+      }
+    }
+    REQUIRE(s.count("SELECT count(*) FROM mhloader.submissions WHERE state = 'submitted'") == 1);
+    run.signal(SIGKILL);
+    run.wait(5s);
+  }
+  auto r = s.run("one");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("(resumed)") != std::string::npos);
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "complete");
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.ai_image_generator WHERE status = 'complete'") == 1);
+  CHECK(sim_jobs(sim) == 1);
+}
