@@ -1,0 +1,129 @@
+// `mhloader serve` scheduling jobs against magichour-sim and the real
+// PostgreSQL: scheduled runs, two daemons sharing one database, reload of the
+// job list, and SIGTERM during a load.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <functional>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "support/pg.hpp"
+#include "support/process.hpp"
+#include "support/sim.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace mh::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string config_for(const SimProcess& sim, const TempDatabase& db, const std::string& state_dir,
+                       const std::string& jobs) {
+  return "state_dir: " + state_dir + "\nmagic_hour:\n  base_url: " + sim.base_url() +
+         "/v1\n  api_key: sim-dev-key\ndestination:\n  dsn: \"" + db.dsn() +
+         "\"\nmonitor:\n  credits: {interval: 1h}\n  health: {interval: 1h}\nresources:\n  - name: saved_items\n"
+         "    endpoint:\n      path: saved-items\n      params: {limit: 100}\n      data_selector: items\n"
+         "      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}\n    primary_key: id\n"
+         "    write_disposition: merge\n" +
+         jobs;
+}
+
+ProcessOptions env() {
+  ProcessOptions o;
+  o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "JOURNAL_STREAM"};
+  return o;
+}
+
+std::int64_t count(const TempDatabase& db, const std::string& sql) {
+  try {
+    pqxx::connection c{db.dsn()};
+    pqxx::read_transaction tx{c};
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  } catch (const pqxx::sql_error&) {
+    return -1;  // not created yet
+  }
+}
+
+bool wait_until(const std::function<bool()>& f, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return f();
+}
+
+}  // namespace
+
+TEST_CASE("serve: two daemons on one database never run the same job at the same time") {
+  SimProcess sim({"--saved-items", "300", "--fault", "GET /v1/saved-items latency=150ms"});
+  TempDatabase db;
+  TempDir a, b;
+  const std::string jobs = "jobs:\n  - name: sync\n    every: 1s\n    resources: [saved_items]\n";
+  std::string ca = a.write("mhloader.yaml", config_for(sim, db, a.path() + "/state", jobs));
+  std::string cb = b.write("mhloader.yaml", config_for(sim, db, b.path() + "/state", jobs));
+  Child one({MHLOADER_BIN, "serve", "--config", ca}, env());
+  Child two({MHLOADER_BIN, "serve", "--config", cb}, env());
+  REQUIRE(
+      wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE status = 'succeeded'") >= 4; }, 20s));
+  one.signal(SIGTERM);
+  two.signal(SIGTERM);
+  CHECK(one.wait(15s).exit_code == 0);
+  CHECK(two.wait(15s).exit_code == 0);
+
+  // No two runs of the job overlap in time.
+  CHECK(count(db,
+              "SELECT count(*) FROM mhloader.runs r1 JOIN mhloader.runs r2 ON r1.id < r2.id AND r1.job = r2.job "
+              "WHERE tstzrange(r1.started_at, coalesce(r1.finished_at, now())) && "
+              "tstzrange(r2.started_at, coalesce(r2.finished_at, now()))") == 0);
+  CHECK(count(db, "SELECT count(*) FROM magic_hour_data.saved_items") == 300);
+  std::string logs = one.err() + two.err();
+  CHECK(logs.find("tick skipped: the job runs in another mhloader process") != std::string::npos);
+}
+
+TEST_CASE("serve: SIGHUP adds and removes jobs") {
+  SimProcess sim({"--saved-items", "10"});
+  TempDatabase db;
+  TempDir dir;
+  std::string file = dir.write("mhloader.yaml", config_for(sim, db, dir.path() + "/state",
+                                                           "jobs:\n  - name: first\n    every: 1s\n    resources: "
+                                                           "[credits]\n"));
+  Child daemon({MHLOADER_BIN, "serve", "--config", file}, env());
+  REQUIRE(wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'first'") >= 1; }, 15s));
+  dir.write("mhloader.yaml", config_for(sim, db, dir.path() + "/state",
+                                        "jobs:\n  - name: second\n    every: 1s\n    resources: [saved_items]\n"));
+  daemon.signal(SIGHUP);
+  REQUIRE(daemon.wait_for_err("msg=\"configuration reloaded\"", 10s));
+  CHECK(daemon.wait_for_err("msg=\"job removed\" job=first", 5s));
+  REQUIRE(wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'second'") >= 1; }, 15s));
+  std::this_thread::sleep_for(300ms);
+  std::int64_t first_runs = count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'first'");
+  std::this_thread::sleep_for(2500ms);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'first'") == first_runs);  // no longer scheduled
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(15s).exit_code == 0);
+}
+
+TEST_CASE("serve: SIGTERM during a load leaves the load committed or rolled back, never half") {
+  SimProcess sim({"--saved-items", "20000"});
+  TempDatabase db;
+  TempDir dir;
+  std::string file = dir.write("mhloader.yaml", config_for(sim, db, dir.path() + "/state",
+                                                           "jobs:\n  - name: bulk\n    every: 1s\n    resources: "
+                                                           "[saved_items]\n"));
+  Child daemon({MHLOADER_BIN, "serve", "--config", file}, env());
+  REQUIRE(daemon.wait_for_err("msg=\"load package ready\"", 30s));
+  daemon.signal(SIGTERM);
+  auto r = daemon.wait(40s);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 0);
+  // Every data row belongs to a load recorded in _dlt_loads: nothing partial is visible.
+  std::int64_t rows = count(db, "SELECT count(*) FROM magic_hour_data.saved_items");
+  CHECK((rows == -1 || rows == 0 || rows == 20000));
+  if (rows > 0) {
+    CHECK(count(db,
+                "SELECT count(*) FROM magic_hour_data.saved_items WHERE _dlt_load_id NOT IN (SELECT load_id FROM "
+                "magic_hour_data._dlt_loads)") == 0);
+  }
+}
