@@ -160,6 +160,41 @@ bool insert_pending(Pool& pool, const Submission& s) {
   return inserted;
 }
 
+std::vector<std::string> insert_pending(Pool& pool, const std::vector<Submission>& rows) {
+  std::vector<std::string> inserted;
+  if (rows.empty()) return inserted;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    for (const auto& s : rows) {
+      auto r = tx.exec_params(
+          "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, "
+          "source_file) VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING "
+          "RETURNING key",
+          s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
+      if (!r.empty()) inserted.push_back(s.key);
+    }
+    tx.commit();
+  });
+  return inserted;
+}
+
+std::vector<Submission> get_submissions(Pool& pool, const std::vector<std::string>& keys) {
+  std::vector<Submission> out;
+  if (keys.empty()) return out;
+  json::array list;
+  for (const auto& k : keys) list.push_back(json::value(k));
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row : tx.exec_params("SELECT " + kSubmissionColumns +
+                                              " FROM mhloader.submissions WHERE key IN (SELECT "
+                                              "jsonb_array_elements_text($1::jsonb))",
+                                          json::serialize(list))) {
+      out.push_back(submission_from(row));
+    }
+  });
+  return out;
+}
+
 std::optional<Submission> get_submission(Pool& pool, const std::string& key) {
   std::optional<Submission> out;
   pool.with([&](pqxx::connection_base& c) {

@@ -60,6 +60,9 @@ struct Submission {
 
 // Inserts the row in state `pending` (committed before the POST); returns false if the key exists.
 bool insert_pending(Pool& pool, const Submission& s);
+// The same for several rows in one transaction; returns the keys that were new.
+std::vector<std::string> insert_pending(Pool& pool, const std::vector<Submission>& rows);
+std::vector<Submission> get_submissions(Pool& pool, const std::vector<std::string>& keys);
 std::optional<Submission> get_submission(Pool& pool, const std::string& key);
 std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id);
 std::vector<Submission> list_submissions(Pool& pool, const std::optional<std::string>& state, int limit);

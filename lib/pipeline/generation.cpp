@@ -143,110 +143,141 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
 
   std::vector<std::string> to_poll;  // ledger keys
   std::map<std::string, std::string> project_of;
-  std::vector<async::Task> creates;
 
+  // What the ledger already knows of these requests (a resumed run, from_dir files done before).
+  std::vector<std::string> keys;
+  for (const auto& p : planned) keys.push_back(p.key);
+  auto existing_q = [&] { return db::get_submissions(db, keys); };
+  std::vector<db::Submission> existing_rows = co_await async::run_blocking(sv.blocking, existing_q);
+  std::map<std::string, db::Submission> existing;
+  for (auto& e : existing_rows) existing.emplace(e.key, std::move(e));
+  std::vector<std::string> now_uncertain;
+  std::vector<Planned*> fresh_requests;
   for (auto& p : planned) {
-    if (control.cancelled) break;
-    auto lookup = [&] { return db::get_submission(db, p.key); };
-    std::optional<db::Submission> existing = co_await async::run_blocking(sv.blocking, lookup);
-    if (existing) {
-      if (existing->state == "pending" && resuming) {
-        // It may or may not have reached Magic Hour before the crash: never resent automatically.
-        auto mark = [&] {
-          db::set_submission_state(db, p.key, "uncertain",
-                                   std::string("interrupted between the ledger entry and the create's answer"));
-        };
-        co_await async::run_blocking(sv.blocking, mark);
-        log::warn("submission left uncertain by an interrupted run", {{"job", job.name}, {"key", p.key}});
-      } else if (existing->state == "submitted" && existing->project_id) {
-        to_poll.push_back(p.key);
-        project_of[p.key] = *existing->project_id;
-      }
-      continue;  // final, uncertain or abandoned: nothing to send
+    auto it = existing.find(p.key);
+    if (it == existing.end()) {
+      fresh_requests.push_back(&p);
+    } else if (it->second.state == "pending" && resuming) {
+      now_uncertain.push_back(p.key);
+    } else if (it->second.state == "submitted" && it->second.project_id) {
+      to_poll.push_back(p.key);
+      project_of[p.key] = *it->second.project_id;
     }
-
-    // The credit guard: a balance observed at most one monitor interval ago.
-    std::int64_t estimate = estimate_credits(kind, p.request);
-    auto fresh = co_await sv.credits.fresh(cfg.monitor.credits.interval);
-    auto committed_q = [&] { return db::committed_credits(db, run_id); };
-    std::int64_t committed = co_await async::run_blocking(sv.blocking, committed_q);
-    std::string stop;
-    if (!fresh || !fresh->balance) {
-      stop = "no credit balance could be read";
-    } else if (*fresh->balance - committed - estimate < cfg.monitor.credits.reserve) {
-      stop = "the balance would fall below the reserve";
-    } else if (job.credit_budget && committed + estimate > *job.credit_budget) {
-      stop = "the job's credit budget would be exceeded";
-    }
-    if (!stop.empty()) {
-      out.guard_stopped = true;
-      out.guard =
-          json::object{{"reason", stop},
-                       {"balance", fresh && fresh->balance ? json::value(*fresh->balance) : json::value(nullptr)},
-                       {"committed", committed},
-                       {"estimate", estimate},
-                       {"reserve", cfg.monitor.credits.reserve},
-                       {"budget", job.credit_budget ? json::value(*job.credit_budget) : json::value(nullptr)}};
-      log::warn("credit guard stopped submissions", {{"job", job.name}, {"resource", g.resource}, {"reason", stop}});
-      break;
-    }
-
-    // An upscale of a local file: upload it first (free), then reference it.
-    if (p.file) {
-      std::string ext = extension_of(*p.file, "png");
-      std::vector<std::pair<std::string, std::string>> items{{"image", ext}};
-      try {
-        auto slots = co_await sv.client.upload_urls(items, call);
-        co_await sv.client.upload_file(slots.at(0), *p.file, call);
-        json::object assets;
-        if (const json::value* a = p.request.if_contains("assets"); a && a->is_object()) assets = a->as_object();
-        assets["image_file_path"] = slots.at(0).file_path;
-        p.request["assets"] = std::move(assets);
-      } catch (const ApiError& e) {
-        out.resource.status = "failed";
-        out.resource.error = e.what();
-        continue;
-      }
-    }
-
-    db::Submission row;
-    row.key = p.key;
-    row.job = job.name;
-    row.run_id = run_id;
-    row.resource = g.resource;
-    row.request = p.request;
-    row.credits_estimate = estimate;
-    row.source_file = p.file;
-    auto insert = [&] { return db::insert_pending(db, row); };
-    if (!co_await async::run_blocking(sv.blocking, insert)) continue;  // another run already has it
-
-    // POSTs go out concurrently (within max_concurrency); the ledger row is already committed.
-    creates.push_back([&sv, &db, &call, &to_poll, &project_of, &out, &control, kind, key = p.key,
-                       request = p.request]() -> asio::awaitable<void> {
-      std::optional<ApiError> failure;
-      try {
-        auto created = co_await sv.client.create(kind, request, call);
-        auto mark = [&] { db::mark_submitted(db, key, created.id, created.credits_charged); };
-        co_await async::run_blocking(sv.blocking, mark);
-        to_poll.push_back(key);
-        project_of[key] = created.id;
-        out.credits_charged += created.credits_charged;
-        control.credits_charged += created.credits_charged;
-      } catch (const ApiError& e) {
-        failure = e;
-      }
-      if (failure) {
-        std::string state = failure->kind() == ErrorKind::uncertain ? "uncertain" : "error";
-        std::string message = failure->what();
-        auto mark = [&] { db::set_submission_state(db, key, state, message); };
-        co_await async::run_blocking(sv.blocking, mark);
-        if (state == "uncertain") log::warn("a create may have reached Magic Hour", {{"key", key}, {"error", message}});
-        out.resource.status = "failed";
-        out.resource.error = message;
-      }
-    });
+    // final, uncertain or abandoned: nothing to send
   }
-  co_await async::join_all(std::move(creates));
+  if (!now_uncertain.empty()) {
+    // They may or may not have reached Magic Hour before the crash: never resent automatically.
+    auto mark = [&] {
+      for (const auto& k : now_uncertain) {
+        db::set_submission_state(db, k, "uncertain",
+                                 std::string("interrupted between the ledger entry and the "
+                                             "create's answer"));
+      }
+    };
+    co_await async::run_blocking(sv.blocking, mark);
+    log::warn("submissions left uncertain by an interrupted run", {{"job", job.name}, {"count", now_uncertain.size()}});
+  }
+
+  auto committed_q = [&] { return db::committed_credits(db, run_id); };
+  std::int64_t committed = co_await async::run_blocking(sv.blocking, committed_q);
+  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, cfg.magic_hour.max_concurrency));
+  std::size_t next = 0;
+  while (next < fresh_requests.size() && !control.cancelled && !out.guard_stopped) {
+    // The credit guard: a balance observed at most one monitor interval ago.
+    auto balance = co_await sv.credits.fresh(cfg.monitor.credits.interval);
+    std::vector<db::Submission> rows;
+    std::vector<Planned*> batch;
+    for (; next < fresh_requests.size() && batch.size() < batch_size; ++next) {
+      Planned& p = *fresh_requests[next];
+      std::int64_t estimate = estimate_credits(kind, p.request);
+      std::string stop;
+      if (!balance || !balance->balance) {
+        stop = "no credit balance could be read";
+      } else if (*balance->balance - committed - estimate < cfg.monitor.credits.reserve) {
+        stop = "the balance would fall below the reserve";
+      } else if (job.credit_budget && committed + estimate > *job.credit_budget) {
+        stop = "the job's credit budget would be exceeded";
+      }
+      if (!stop.empty()) {
+        out.guard_stopped = true;
+        out.guard = json::object{
+            {"reason", stop},
+            {"balance", balance && balance->balance ? json::value(*balance->balance) : json::value(nullptr)},
+            {"committed", committed},
+            {"estimate", estimate},
+            {"reserve", cfg.monitor.credits.reserve},
+            {"budget", job.credit_budget ? json::value(*job.credit_budget) : json::value(nullptr)}};
+        log::warn("credit guard stopped submissions", {{"job", job.name}, {"resource", g.resource}, {"reason", stop}});
+        break;
+      }
+      // An upscale of a local file: upload it first (free), then reference it.
+      if (p.file) {
+        std::string ext = extension_of(*p.file, "png");
+        std::vector<std::pair<std::string, std::string>> items{{"image", ext}};
+        std::optional<std::string> upload_error;
+        try {
+          auto slots = co_await sv.client.upload_urls(items, call);
+          co_await sv.client.upload_file(slots.at(0), *p.file, call);
+          json::object assets;
+          if (const json::value* a = p.request.if_contains("assets"); a && a->is_object()) assets = a->as_object();
+          assets["image_file_path"] = slots.at(0).file_path;
+          p.request["assets"] = std::move(assets);
+        } catch (const ApiError& e) {
+          upload_error = e.what();
+        }
+        if (upload_error) {
+          out.resource.status = "failed";
+          out.resource.error = *upload_error;
+          continue;
+        }
+      }
+      committed += estimate;
+      db::Submission row;
+      row.key = p.key;
+      row.job = job.name;
+      row.run_id = run_id;
+      row.resource = g.resource;
+      row.request = p.request;
+      row.credits_estimate = estimate;
+      row.source_file = p.file;
+      rows.push_back(std::move(row));
+      batch.push_back(&p);
+    }
+    // The ledger rows are committed before any of their POSTs go out.
+    auto insert = [&] { return db::insert_pending(db, rows); };
+    std::vector<std::string> inserted = co_await async::run_blocking(sv.blocking, insert);
+    std::vector<async::Task> creates;
+    for (Planned* p : batch) {
+      if (std::find(inserted.begin(), inserted.end(), p->key) == inserted.end()) continue;  // another run has it
+      creates.push_back([&sv, &db, &call, &to_poll, &project_of, &out, &control, kind, p]() -> asio::awaitable<void> {
+        const std::string& key = p->key;
+        std::optional<ApiError> failure;
+        try {
+          auto created = co_await sv.client.create(kind, p->request, call);
+          auto mark = [&] { db::mark_submitted(db, key, created.id, created.credits_charged); };
+          co_await async::run_blocking(sv.blocking, mark);
+          to_poll.push_back(key);
+          project_of[key] = created.id;
+          out.credits_charged += created.credits_charged;
+          control.credits_charged += created.credits_charged;
+        } catch (const ApiError& e) {
+          failure = e;
+        }
+        if (failure) {
+          std::string state = failure->kind() == ErrorKind::uncertain ? "uncertain" : "error";
+          std::string message = failure->what();
+          auto mark = [&] { db::set_submission_state(db, key, state, message); };
+          co_await async::run_blocking(sv.blocking, mark);
+          if (state == "uncertain") {
+            log::warn("a create may have reached Magic Hour", {{"key", key}, {"error", message}});
+          }
+          out.resource.status = "failed";
+          out.resource.error = message;
+        }
+      });
+    }
+    co_await async::join_all(std::move(creates));
+  }
 
   // Poll everything submitted (this run's and an interrupted run's), concurrently.
   std::vector<async::Task> polls;
