@@ -45,6 +45,7 @@ if [ -z "${MAGIC_HOUR_API_KEY:-}" ]; then
   url=$(sed -n 's/^magichour-sim listening on \([^ ]*\).*/\1/p' .dev/sim.out)
   [ -n "$url" ] || { echo "dev.sh: magichour-sim did not start:" >&2; cat .dev/sim.log >&2; exit 1; }
   export MHLOADER_MAGIC_HOUR_URL="$url"
+  export MHLOADER_DEV_GENERATION_SCHEDULE="${MHLOADER_DEV_GENERATION_SCHEDULE:-* * * * *}"
   echo "dev.sh: MAGIC_HOUR_API_KEY is not set: using the bundled Magic Hour simulator at $url (log: .dev/sim.log)"
 else
   echo "dev.sh: using the real Magic Hour API with MAGIC_HOUR_API_KEY"
@@ -52,4 +53,7 @@ fi
 
 export MHLOADER_STATE_DIR="${MHLOADER_STATE_DIR:-$PWD/.dev/state}"
 echo "dev.sh: starting mhloader serve --config config/dev.yaml (Ctrl-C to stop)"
+echo "dev.sh: jobs run every minute; then look at the data with"
+echo "          MHLOADER_PG_DSN=\"$MHLOADER_PG_DSN\" $build/daemon/mhloader show --config config/dev.yaml"
+echo "          psql \"$MHLOADER_PG_DSN\" -c 'SELECT * FROM magic_hour_data.saved_items LIMIT 5'"
 "$build/daemon/mhloader" serve --config config/dev.yaml "$@"

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "db/migrate.hpp"
 #include "support/pg.hpp"
 #include "support/process.hpp"
 #include "support/sim.hpp"
@@ -126,4 +127,49 @@ TEST_CASE("serve: SIGTERM during a load leaves the load committed or rolled back
                 "SELECT count(*) FROM magic_hour_data.saved_items WHERE _dlt_load_id NOT IN (SELECT load_id FROM "
                 "magic_hour_data._dlt_loads)") == 0);
   }
+}
+
+TEST_CASE("serve: after downtime a job that ran before runs its missed tick once, a new job waits") {
+  SimProcess sim;
+  TempDatabase db;
+  TempDir dir;
+  mh::db::migrate(db.dsn());
+  {
+    pqxx::connection c{db.dsn()};
+    pqxx::work tx{c};
+    tx.exec0("INSERT INTO mhloader.job_state (job, last_tick_at) VALUES ('yearly_old', '2020-01-01T00:00:00Z')");
+    tx.commit();
+  }
+  std::string file = dir.write("mhloader.yaml", config_for(sim, db, dir.path() + "/state",
+                                                           "jobs:\n  - name: yearly_old\n    schedule: \"0 0 1 1 *\"\n"
+                                                           "    resources: [credits]\n  - name: yearly_new\n"
+                                                           "    schedule: \"0 0 1 1 *\"\n    resources: [credits]\n"));
+  Child daemon({MHLOADER_BIN, "serve", "--config", file}, env());
+  REQUIRE(wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE status = 'succeeded'") >= 1; },
+                     15s));
+  std::this_thread::sleep_for(1s);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'yearly_old' AND trigger = 'catch_up'") == 1);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'yearly_new'") == 0);
+  daemon.signal(SIGTERM);
+  CHECK(daemon.wait(15s).exit_code == 0);
+}
+
+TEST_CASE("cli: show prints loads, runs, tables, columns and row counts") {
+  SimProcess sim({"--saved-items", "12"});
+  TempDatabase db;
+  TempDir dir;
+  std::string file = dir.write("mhloader.yaml", config_for(sim, db, dir.path() + "/state",
+                                                           "jobs:\n  - name: sync\n    every: 1h\n    resources: "
+                                                           "[saved_items]\n"));
+  auto run = run_process({MHLOADER_BIN, "run", "sync", "--config", file}, env());
+  REQUIRE(run.exit_code == 0);
+  auto show = run_process({MHLOADER_BIN, "show", "--config", file}, env());
+  CHECK(show.exit_code == 0);
+  CHECK(show.out.find("Recent loads:") != std::string::npos);
+  CHECK(show.out.find("sync") != std::string::npos);
+  CHECK(show.out.find("succeeded") != std::string::npos);
+  CHECK(show.out.find("  saved_items (12 rows)") != std::string::npos);
+  CHECK(show.out.find("  saved_items__tags (24 rows)") != std::string::npos);
+  CHECK(show.out.find("asset__width") != std::string::npos);
+  CHECK(show.out.find("bigint") != std::string::npos);
 }
