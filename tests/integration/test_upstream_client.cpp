@@ -2,6 +2,7 @@
 // TLS trust, proxies, and every fault kind (with what may and may not be retried).
 #include <doctest/doctest.h>
 
+#include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
 #include "async/join.hpp"
@@ -272,4 +273,40 @@ TEST_CASE("client: the concurrency limit holds across many requests") {
   CHECK(done == 24);
   CHECK(up.limiter.peak_in_flight() == 4);
   CHECK(up.limiter.in_flight() == 0);
+}
+
+TEST_CASE("client: 429 after every retry is a rate_limited error with the attempt count") {
+  SimProcess sim({"--fault", "GET /v1/account status=429"});
+  UpstreamOptions o;
+  o.retry = {3, 10ms, 20ms};
+  Upstream up(sim, o);
+  auto e = expect_api_error([&] { up.run(up.client.account()); });
+  CHECK(e.kind() == magichour::ErrorKind::rate_limited);
+  CHECK(std::string(e.what()) ==
+        "Magic Hour rate-limited GET /v1/account (429 Too Many Requests) after 3 attempts: Too Many Requests");
+}
+
+TEST_CASE("limiter: freed slots go round-robin across jobs") {
+  boost::asio::io_context io(1);
+  async::FairLimiter limiter(io.get_executor(), 1);
+  std::vector<std::string> order;
+  std::vector<async::FairLimiter::Permit> held;
+  auto take = [&](std::string job) -> boost::asio::awaitable<void> {
+    auto permit = co_await limiter.acquire(job);
+    order.push_back(job);
+    held.push_back(std::move(permit));
+  };
+  // Job "a" queues five requests before job "b" queues one: "b" must not wait for all of "a".
+  for (int i = 0; i < 5; ++i) boost::asio::co_spawn(io, take("a"), boost::asio::detached);
+  boost::asio::co_spawn(io, take("b"), boost::asio::detached);
+  io.run_for(50ms);
+  REQUIRE(order == std::vector<std::string>{"a"});
+  for (int round = 0; round < 5; ++round) {
+    held.clear();  // releases the slot
+    io.restart();
+    io.run_for(20ms);
+  }
+  // The waiting keys alternate: the second slot goes to "a" (queued first), the third to "b", not the sixth.
+  CHECK(order == std::vector<std::string>{"a", "a", "b", "a", "a", "a"});
+  CHECK(limiter.peak_in_flight() == 1);
 }
