@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/notify.hpp"
 #include "app/version.hpp"
 #include "async/blocking.hpp"
 #include "config/dsn.hpp"
@@ -54,6 +55,8 @@ class Daemon {
     if (!prepare_state_dir(cfg_->state_dir)) return 1;
     asio::co_spawn(io_, handle_signals(), asio::detached);
     asio::co_spawn(io_, start_database(), asio::detached);
+    // systemd WatchdogSec= (notify): pings come from the I/O thread, so a stuck loop gets restarted.
+    if (auto every = watchdog_ping_interval()) asio::co_spawn(io_, watchdog(*every), asio::detached);
     io_.run();
     // Blocking work may still be finishing a libpq call; it cannot touch io_ once it is stopped.
     blocking_.join();
@@ -67,9 +70,15 @@ class Daemon {
     for (;;) {
       int sig = co_await signals.async_wait(use_awaitable);
       if (sig == SIGHUP) {
+        // systemd: RELOADING=1 … READY=1 around a reload, failed or not; before the first
+        // READY=1 systemd is still starting us and a reload notification would end that early.
+        const bool was_ready = ready_;
+        if (was_ready) notify_reloading();
         co_await reload();
+        if (was_ready) notify_ready();
         continue;
       }
+      notify_stopping();  // systemd: deactivating; no more watchdog pings expected
       log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
       stopping_ = true;
       io_.stop();
@@ -111,14 +120,29 @@ class Daemon {
                                      {"schema_version", outcome.to_version},
                                      {"migrated_from", outcome.from_version}});
         log::info("mhloader ready", {{"jobs", cfg_->jobs.size()}, {"listen", cfg_->control.listen}});
+        // systemd Type=notify: READY=1 where we log "mhloader ready" (keep them together
+        // when this moves after the control listener comes up).
+        ready_ = true;
+        notify_ready();
         co_return;
       } catch (const std::exception& e) {
         log::warn("database not ready; retrying",
                   {{"attempt", attempt}, {"error", e.what()}, {"retry_in_s", static_cast<long>(delay.count())}});
+        notify_status("waiting for the database");  // shown by `systemctl status` while starting
       }
       timer.expires_after(delay);
       co_await timer.async_wait(use_awaitable);
       delay = std::min(delay * 2, std::chrono::seconds(30));
+    }
+  }
+
+  // WATCHDOG=1 every `every` (half of WatchdogSec) until shutdown.
+  awaitable<void> watchdog(std::chrono::microseconds every) {
+    asio::steady_timer timer(io_);
+    while (!stopping_) {
+      notify_watchdog();
+      timer.expires_after(every);
+      co_await timer.async_wait(use_awaitable);
     }
   }
 
@@ -127,6 +151,7 @@ class Daemon {
   asio::io_context io_{1};
   asio::thread_pool blocking_{2};
   bool stopping_ = false;
+  bool ready_ = false;  // READY=1 sent (systemd)
   int exit_code_ = 0;
 };
 
