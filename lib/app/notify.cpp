@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -14,12 +15,14 @@ namespace mh::app {
 namespace {
 
 // Failures are logged but never fatal: a lost notification must not stop the daemon
-// (systemd then reports a timeout, which says more than a crash would).
+// (systemd then reports a timeout, which says more than a crash would). Only the first
+// is a warning: a broken socket would otherwise log every watchdog ping.
 void send(const std::string& state) {
+  static std::atomic<bool> warned{false};
   int r = ::sd_notify(0, state.c_str());
-  if (r < 0) {
-    log::warn("sd_notify failed", {{"state", state.substr(0, state.find('='))}, {"error", std::strerror(-r)}});
-  }
+  if (r >= 0) return;
+  log::Level level = warned.exchange(true) ? log::Level::debug : log::Level::warn;
+  log::write(level, "sd_notify failed", {{"state", state.substr(0, state.find('='))}, {"error", std::strerror(-r)}});
 }
 
 std::uint64_t monotonic_usec() {

@@ -32,8 +32,9 @@ std::string build_deb(const mh::test::TempDir& dir) {
 
 // dpkg on an empty database of its own under `root`.
 mh::test::ProcessResult dpkg(const std::string& root, std::vector<std::string> args) {
-  std::vector<std::string> argv{"dpkg", "--root=" + root, "--log=/dev/null", "--force-script-chrootless",
-                                "--force-depends"};
+  // --force-not-root: a developer's test run need not be root (CI is; then it does nothing).
+  std::vector<std::string> argv{
+      "dpkg", "--root=" + root, "--log=/dev/null", "--force-script-chrootless", "--force-depends", "--force-not-root"};
   argv.insert(argv.end(), args.begin(), args.end());
   mh::test::ProcessOptions o;
   o.env["DEBIAN_FRONTEND"] = "noninteractive";
@@ -127,7 +128,7 @@ TEST_CASE("deb: dpkg installs it into a root: user created, check-config passes,
   auto check = mh::test::run_process(
       {root + "/usr/bin/mhloader", "check-config", "--config", root + "/etc/mhloader/mhloader.yaml"}, o);
   CHECK_MESSAGE(check.exit_code == 0, check.err);
-  CHECK(check.err.find("configuration OK (3 jobs)") != std::string::npos);
+  CHECK(check.err.find(": configuration OK (") != std::string::npos);
   CHECK(check.out.find("mhk_live_DEBTEST") == std::string::npos);
 
   // The installed unit with the installed binary passes systemd-analyze verify.

@@ -128,7 +128,12 @@ TEST_CASE("Dockerfile: the runtime stage installs exactly the packages of the li
   for (const char* base : {"libc6", "libgcc-s1", "libstdc++6", "libasan8", "libubsan1", "libtsan2"}) {
     needed.erase(base);
   }
-  for (const auto& p : needed) CHECK_MESSAGE(listed.count(p), "the binaries link a library of " << p << ": add it");
+  // GCC's sanitizer link spec turns --as-needed off, so an ASan/TSan binary names every
+  // library on its link line; the image ships a plain Release build, whose DT_NEEDED
+  // entries a plain build reproduces. There the list must match both ways.
+  if (!MHLOADER_SANITIZED) {
+    for (const auto& p : needed) CHECK_MESSAGE(listed.count(p), "the binaries link a library of " << p << ": add it");
+  }
   for (const auto& p : listed) CHECK_MESSAGE(needed.count(p), p << " is installed but nothing links it: drop it");
 
   // Names apt knows: a typo fails here rather than in `docker build` (one call: each takes a second).
