@@ -9,6 +9,9 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpqxx-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libsystemd-dev
   postgresql-15 postgresql-client-15 util-linux procps curl tzdata wrk bc
+  # Operations kit (systemd/, deploy/, the .deb): systemd-analyze, promtool (Debian ships
+  # it in `prometheus`), dpkg-shlibdeps and file for CPack's DEB generator.
+  systemd prometheus dpkg-dev file
 )
 
 missing=()

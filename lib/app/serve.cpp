@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/notify.hpp"
 #include "app/runtime.hpp"
 #include "app/version.hpp"
 #include "async/blocking.hpp"
@@ -72,6 +73,8 @@ class Daemon {
         cfg_);
     asio::co_spawn(rt_->io, handle_signals(), asio::detached);
     asio::co_spawn(rt_->io, start_database(), asio::detached);
+    // systemd WatchdogSec= (notify): pings come from the I/O thread, so a stuck loop gets restarted.
+    if (auto every = watchdog_ping_interval()) asio::co_spawn(rt_->io, watchdog(*every), asio::detached);
     rt_->io.run();
     scheduler_.reset();
     rt_.reset();  // joins the blocking pool: a libpq call in progress finishes first
@@ -85,9 +88,15 @@ class Daemon {
     for (;;) {
       int sig = co_await signals.async_wait(use_awaitable);
       if (sig == SIGHUP) {
+        // systemd: RELOADING=1 … READY=1 around a reload, failed or not; before the first
+        // READY=1 systemd is still starting us and a reload notification would end that early.
+        const bool was_ready = ready_;
+        if (was_ready) notify_reloading();
         co_await reload();
+        if (was_ready) notify_ready();
         continue;
       }
+      notify_stopping();  // systemd: deactivating; no more watchdog pings expected
       log::info("shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
       co_await shutdown();
       co_return;
@@ -155,16 +164,30 @@ class Daemon {
         rt_->credits.start();
         rt_->health.start();
         scheduler_->reload(cfg_);  // the config may have been reloaded while waiting
-        ready_ = true;
         log::info("mhloader ready", {{"jobs", cfg_->jobs.size()}, {"listen", cfg_->control.listen}});
+        // systemd Type=notify: READY=1 where we log "mhloader ready" (keep them together
+        // when this moves after the control listener comes up).
+        ready_ = true;
+        notify_ready();
         co_return;
       } catch (const std::exception& e) {
         log::warn("database not ready; retrying",
                   {{"attempt", attempt}, {"error", e.what()}, {"retry_in_s", static_cast<long>(delay.count())}});
+        notify_status("waiting for the database");  // shown by `systemctl status` while starting
       }
       timer.expires_after(delay);
       co_await timer.async_wait(asio::as_tuple(use_awaitable));
       delay = std::min(delay * 2, std::chrono::seconds(30));
+    }
+  }
+
+  // WATCHDOG=1 every `every` (half of WatchdogSec) until shutdown.
+  awaitable<void> watchdog(std::chrono::microseconds every) {
+    asio::steady_timer timer(rt_->io);
+    while (!stopping_) {
+      notify_watchdog();
+      timer.expires_after(every);
+      co_await timer.async_wait(use_awaitable);
     }
   }
 
@@ -173,7 +196,7 @@ class Daemon {
   std::unique_ptr<Runtime> rt_;
   std::unique_ptr<schedule::Scheduler> scheduler_;
   bool stopping_ = false;
-  bool ready_ = false;
+  bool ready_ = false;  // READY=1 sent (systemd)
   int exit_code_ = 0;
 };
 
