@@ -40,14 +40,7 @@ int main(int argc, char** argv) {
   }
   test::Child sim({MAGICHOUR_SIM_BIN, "--listen", "127.0.0.1:0", "--credits", "100000000", "--render-time",
                    std::to_string(render_ms) + "ms"});
-  std::string base;
-  for (int i = 0; i < 200 && base.empty(); ++i) {
-    std::string out = sim.out();
-    auto pos = out.find("listening on ");
-    auto end = out.find("/v1", pos);
-    if (pos != std::string::npos && end != std::string::npos) base = out.substr(pos + 13, end - pos - 13);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  std::string base = test::wait_for_sim_url(sim, std::chrono::seconds(10));
   test::TempDir dir;
   std::string yaml = "state_dir: " + dir.path() + "\nmagic_hour:\n  base_url: " + base +
                      "/v1\n  api_key: sim-dev-key\n  max_concurrency: " + std::to_string(concurrency) +

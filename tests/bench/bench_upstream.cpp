@@ -44,14 +44,7 @@ double run(const std::string& base, std::size_t max_idle, int requests, std::uin
 int main(int argc, char** argv) {
   int requests = argc > 1 ? std::stoi(argv[1]) : 5000;
   test::Child sim({MAGICHOUR_SIM_BIN, "--listen", "127.0.0.1:0"});
-  std::string base;
-  for (int i = 0; i < 200 && base.empty(); ++i) {
-    std::string out = sim.out();
-    auto pos = out.find("listening on ");
-    auto end = out.find("/v1", pos);
-    if (pos != std::string::npos && end != std::string::npos) base = out.substr(pos + 13, end - pos - 13);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  std::string base = test::wait_for_sim_url(sim, std::chrono::seconds(10));
   if (base.empty()) {
     std::cerr << "magichour-sim did not start: " << sim.err() << "\n";
     return 1;

@@ -147,4 +147,19 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   return c.wait(options.timeout);
 }
 
+std::string wait_for_sim_url(Child& sim, std::chrono::milliseconds timeout) {
+  const std::string marker = "listening on ";
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = sim.out();
+    auto pos = out.find(marker);
+    auto end = out.find("/v1", pos);
+    if (pos != std::string::npos && end != std::string::npos) {
+      return out.substr(pos + marker.size(), end - pos - marker.size());
+    }
+    if (sim.wait_for_err("magichour-sim:", std::chrono::milliseconds(20))) break;  // it said why it stopped
+  }
+  return "";
+}
+
 }  // namespace mh::test

@@ -29,6 +29,11 @@ struct ProcessOptions {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+class Child;
+// The base URL (no /v1) a magichour-sim child prints on start, once it has; empty
+// if it has not within `timeout` (or it exited).
+std::string wait_for_sim_url(Child& sim, std::chrono::milliseconds timeout);
+
 // A child running in the background, its stdout/stderr going to files.
 class Child {
  public:

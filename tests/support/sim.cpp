@@ -20,18 +20,10 @@ SimProcess::SimProcess(std::vector<std::string> args) {
   std::vector<std::string> argv{sim_binary(), "--listen", "127.0.0.1:0"};
   argv.insert(argv.end(), args.begin(), args.end());
   child_ = std::make_unique<Child>(argv);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  const std::string marker = "listening on ";
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::string out = child_->out();
-    auto pos = out.find(marker);
-    auto end = out.find("/v1", pos);
-    if (pos != std::string::npos && end != std::string::npos) {
-      base_url_ = out.substr(pos + marker.size(), end - pos - marker.size());
-      port_ = static_cast<std::uint16_t>(std::stoi(base_url_.substr(base_url_.rfind(':') + 1)));
-      return;
-    }
-    if (child_->wait_for_err("magichour-sim:", std::chrono::milliseconds(20))) break;
+  base_url_ = wait_for_sim_url(*child_, std::chrono::seconds(10));
+  if (!base_url_.empty()) {
+    port_ = static_cast<std::uint16_t>(std::stoi(base_url_.substr(base_url_.rfind(':') + 1)));
+    return;
   }
   FAIL("magichour-sim did not start: " << child_->err());
 }
