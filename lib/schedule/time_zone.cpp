@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 namespace mh::schedule {
 namespace detail {
@@ -111,16 +112,17 @@ bool PosixRule::is_dst(std::int64_t utc) const {
 std::optional<Transition> PosixRule::next_transition(std::int64_t utc) const {
   if (!dst) return std::nullopt;
   int year = year_of(utc + standard.offset);
-  std::array<std::int64_t, 8> candidates{};
-  std::size_t n = 0;
+  // A vector, not a partly filled std::array: GCC 12 -O2 reports a false
+  // -Warray-bounds for std::sort over a prefix of an array.
+  std::vector<std::int64_t> candidates;
+  candidates.reserve(8);
   for (int y = year - 1; y <= year + 2; ++y) {
     for (std::int64_t t : {start_utc(y), end_utc(y)}) {
-      if (t > utc) candidates[n++] = t;
+      if (t > utc) candidates.push_back(t);
     }
   }
-  std::sort(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(n));
-  for (std::size_t k = 0; k < n; ++k) {
-    std::int64_t t = candidates[k];
+  std::sort(candidates.begin(), candidates.end());
+  for (std::int64_t t : candidates) {
     int before = type_at(t - 1).offset;
     int after = type_at(t).offset;
     // Permanent DST ("EST5EDT4,0/0,J365/25") has rule dates that change nothing.
