@@ -2,8 +2,10 @@
 // TLS trust, proxies, and every fault kind (with what may and may not be retried).
 #include <doctest/doctest.h>
 
+#include <boost/asio.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
+#include <thread>
 
 #include "async/join.hpp"
 #include "integration/sim_helpers.hpp"
@@ -309,4 +311,48 @@ TEST_CASE("limiter: freed slots go round-robin across jobs") {
   // The waiting keys alternate: the second slot goes to "a" (queued first), the third to "b", not the sixth.
   CHECK(order == std::vector<std::string>{"a", "a", "b", "a", "a", "a"});
   CHECK(limiter.peak_in_flight() == 1);
+}
+
+namespace {
+// A one-shot HTTP server on its own thread that answers with a chunked body
+// (the simulator always sends Content-Length).
+class ChunkedServer {
+ public:
+  ChunkedServer() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] {
+      boost::asio::ip::tcp::socket s(io_);
+      acceptor_.accept(s);
+      boost::asio::streambuf head;
+      boost::asio::read_until(s, head, "\r\n\r\n");
+      const std::string response =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+          "Connection: close\r\n\r\n"
+          "c\r\n{\"credits\": \r\n"
+          "7\r\n4242, \"\r\n"
+          "d\r\ntier\": \"pro\"}\r\n"
+          "0\r\n\r\n";
+      boost::asio::write(s, boost::asio::buffer(response));
+    });
+  }
+  ~ChunkedServer() { thread_.join(); }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+}  // namespace
+
+TEST_CASE("client: a chunked response body is reassembled") {
+  SimProcess sim;  // only for the fixture; the request goes to the chunked server
+  ChunkedServer chunked;
+  UpstreamOptions o;
+  o.base_url = "http://127.0.0.1:" + std::to_string(chunked.port()) + "/v1";
+  o.http.timeout = 3s;
+  o.retry = {1, 10ms, 10ms};
+  Upstream up(sim, o);
+  auto account = up.run(up.client.account());
+  CHECK(account.credits == 4242);
+  CHECK(account.tier == "pro");
 }
