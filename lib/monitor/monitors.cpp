@@ -30,6 +30,20 @@ asio::awaitable<void> periodic(std::shared_ptr<Impl> impl, std::chrono::millisec
   }
 }
 
+// One loop per monitor: started once, stopped by cancelling its timer.
+template <class Impl>
+void start_periodic(const std::shared_ptr<Impl>& impl, std::chrono::milliseconds interval) {
+  if (!impl->stopped) return;
+  impl->stopped = false;
+  asio::co_spawn(impl->io, periodic(impl, interval), asio::detached);
+}
+
+template <class Impl>
+void stop_periodic(Impl& impl) {
+  impl.stopped = true;
+  impl.timer.cancel();
+}
+
 }  // namespace
 
 // ----- credits -------------------------------------------------------------------------------
@@ -99,16 +113,8 @@ CreditMonitor::CreditMonitor(asio::io_context& io, magichour::Client& client, co
     : impl_(std::make_shared<Impl>(io, client, config, metrics)) {}
 CreditMonitor::~CreditMonitor() { stop(); }
 
-void CreditMonitor::start() {
-  if (!impl_->stopped) return;
-  impl_->stopped = false;
-  asio::co_spawn(impl_->io, periodic(impl_, impl_->config.credits.interval), asio::detached);
-}
-
-void CreditMonitor::stop() {
-  impl_->stopped = true;
-  impl_->timer.cancel();
-}
+void CreditMonitor::start() { start_periodic(impl_, impl_->config.credits.interval); }
+void CreditMonitor::stop() { stop_periodic(*impl_); }
 
 const CreditState& CreditMonitor::state() const { return impl_->state; }
 
@@ -199,16 +205,8 @@ HealthMonitor::HealthMonitor(asio::io_context& io, magichour::Client& client, co
     : impl_(std::make_shared<Impl>(io, client, config, metrics)) {}
 HealthMonitor::~HealthMonitor() { stop(); }
 
-void HealthMonitor::start() {
-  if (!impl_->stopped) return;
-  impl_->stopped = false;
-  asio::co_spawn(impl_->io, periodic(impl_, impl_->config.health.interval), asio::detached);
-}
-
-void HealthMonitor::stop() {
-  impl_->stopped = true;
-  impl_->timer.cancel();
-}
+void HealthMonitor::start() { start_periodic(impl_, impl_->config.health.interval); }
+void HealthMonitor::stop() { stop_periodic(*impl_); }
 
 const HealthState& HealthMonitor::state() const { return impl_->state; }
 
