@@ -20,9 +20,12 @@
 #include "async/blocking.hpp"
 #include "config/dsn.hpp"
 #include "config/load.hpp"
+#include "control/control_plane.hpp"
 #include "db/migrate.hpp"
 #include "load/destination.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "net/http_server.hpp"
 #include "schedule/scheduler.hpp"
 
 namespace mh::app {
@@ -71,11 +74,18 @@ class Daemon {
           return s;
         },
         cfg_);
+    postgres_ = std::make_unique<monitor::PostgresMonitor>(rt_->io, rt_->blocking, rt_->db, std::chrono::seconds(5),
+                                                           &rt_->metrics);
+    declare_jobs();
+    if (!start_control_plane()) return 1;
     asio::co_spawn(rt_->io, handle_signals(), asio::detached);
     asio::co_spawn(rt_->io, start_database(), asio::detached);
     // systemd WatchdogSec= (notify): pings come from the I/O thread, so a stuck loop gets restarted.
     if (auto every = watchdog_ping_interval()) asio::co_spawn(rt_->io, watchdog(*every), asio::detached);
     rt_->io.run();
+    server_.reset();
+    control_.reset();
+    postgres_.reset();
     scheduler_.reset();
     rt_.reset();  // joins the blocking pool: a libpq call in progress finishes first
     log::info("mhloader stopped");
@@ -83,6 +93,66 @@ class Daemon {
   }
 
  private:
+  void declare_jobs() {
+    std::vector<std::string> names;
+    for (const auto& j : cfg_->jobs) names.push_back(j.name);
+    rt_->metrics.declare_jobs(names);
+  }
+
+  // The listener comes up before the database is ready, so /-/healthy, /-/ready
+  // (503 with the reason) and /metrics answer while the daemon waits for Postgres.
+  bool start_control_plane() {
+    control::ControlDeps deps{rt_->io,
+                              rt_->blocking,
+                              rt_->db,
+                              *scheduler_,
+                              rt_->credits,
+                              rt_->health,
+                              rt_->metrics,
+                              [this] { return cfg_; },
+                              [this] { return reload(); },
+                              [this] { return not_ready(); }};
+    control_ = std::make_unique<control::ControlPlane>(std::move(deps));
+    const auto& c = cfg_->control;
+    net::HttpServerOptions o;
+    o.host = c.host;
+    o.port = c.port;
+    o.max_connections = static_cast<std::size_t>(c.max_connections);
+    o.read_timeout = c.read_timeout;
+    o.idle_timeout = c.idle_timeout;
+    if (c.tls) {
+      o.tls_cert_file = c.tls->cert_file;
+      o.tls_key_file = c.tls->key_file;
+    }
+    o.server_header = std::string("mhloader/") + kVersion;
+    auto* plane = control_.get();
+    server_ =
+        std::make_unique<net::HttpServer>(rt_->io, o, [plane](const net::HttpRequest& r) { return plane->handle(r); });
+    server_->set_observer([plane](const net::HttpExchange& x) { plane->observe(x); });
+    try {
+      server_->start();
+    } catch (const std::exception& e) {
+      log::error("cannot start the control plane", {{"error", e.what()}});
+      return false;
+    }
+    log::info("control plane listening", {{"listen", c.host + ":" + std::to_string(server_->port())},
+                                          {"tls", server_->tls()},
+                                          {"token", c.token.value.empty() ? "none: /api/v1 is closed" : "set"}});
+    return true;
+  }
+
+  std::vector<std::string> not_ready() const {
+    std::vector<std::string> reasons;
+    if (stopping_) reasons.push_back("shutting down");
+    if (!ready_) {
+      reasons.push_back(db_error_.empty() ? std::string("connecting to and migrating the database")
+                                          : "database not ready: " + db_error_);
+    } else if (const auto& pg = postgres_->state(); pg.probed && !pg.up) {
+      reasons.push_back("postgres unreachable: " + pg.last_error);
+    }
+    return reasons;
+  }
+
   awaitable<void> handle_signals() {
     asio::signal_set signals(rt_->io, SIGINT, SIGTERM, SIGHUP);
     for (;;) {
@@ -90,10 +160,7 @@ class Daemon {
       if (sig == SIGHUP) {
         // systemd: RELOADING=1 … READY=1 around a reload, failed or not; before the first
         // READY=1 systemd is still starting us and a reload notification would end that early.
-        const bool was_ready = ready_;
-        if (was_ready) notify_reloading();
         co_await reload();
-        if (was_ready) notify_ready();
         continue;
       }
       notify_stopping();  // systemd: deactivating; no more watchdog pings expected
@@ -106,10 +173,11 @@ class Daemon {
   // Stop scheduling, cancel polling, and give a load in progress shutdown_timeout
   // to commit (a load transaction commits or rolls back; never half).
   awaitable<void> shutdown() {
-    stopping_ = true;
+    stopping_ = true;  // /-/ready answers 503 from now on; the listener stays up while the run drains
     scheduler_->stop();
     rt_->credits.stop();
     rt_->health.stop();
+    postgres_->stop();
     asio::steady_timer timer(rt_->io);
     auto deadline = std::chrono::steady_clock::now() + cfg_->shutdown_timeout;
     while (!scheduler_->idle() && std::chrono::steady_clock::now() < deadline) {
@@ -117,28 +185,61 @@ class Daemon {
       co_await timer.async_wait(use_awaitable);
     }
     if (!scheduler_->idle()) log::warn("shutdown_timeout reached with a run in progress; abandoning it");
+    // Requests in progress get a moment to finish; their connections then close.
+    server_->stop();
+    for (int i = 0; i < 20 && server_->connections() > 0; ++i) {
+      timer.expires_after(std::chrono::milliseconds(50));
+      co_await timer.async_wait(use_awaitable);
+    }
     rt_->io.stop();
   }
 
   // Re-reads the configuration; a bad one is reported and the running one kept.
-  awaitable<void> reload() {
+  // SIGHUP and POST /-/reload both come here.
+  awaitable<control::ReloadResult> reload() {
+    // systemd: RELOADING=1 … READY=1 around a reload, failed or not; before the first
+    // READY=1 systemd is still starting us and a reload notification would end that early.
+    const bool was_ready = ready_;
+    if (was_ready) notify_reloading();
     const std::string path = opts_.config_path;
     auto read_config = [&path] { return config::load_file(path); };
     auto result = co_await async::run_blocking(rt_->blocking, read_config);
-    for (const auto& w : result.warnings) log::warn("configuration warning", {{"detail", w}});
+    control::ReloadResult out;
+    for (const auto& w : result.warnings) {
+      log::warn("configuration warning", {{"detail", w}});
+      out.warnings.push_back(w);
+    }
     if (!result.config) {
-      for (const auto& e : result.errors) log::error("configuration error", {{"detail", e.to_string()}});
+      for (const auto& e : result.errors) {
+        log::error("configuration error", {{"detail", e.to_string()}});
+        out.errors.push_back(e.to_string());
+      }
       log::error("reload failed; keeping the running configuration",
                  {{"config", path}, {"errors", result.errors.size()}});
-      co_return;
+      rt_->metrics.set_config_reload_successful(false);
+      if (was_ready) notify_ready();
+      co_return out;
     }
     config::register_secrets(*result.config);
     if (!opts_.log_level_pinned) {
       log::set_level(log::parse_level(result.config->log.level).value_or(log::Level::info));
     }
+    const auto& before = cfg_->control;
+    const auto& after = result.config->control;
+    if (before.listen != after.listen || before.tls.has_value() != after.tls.has_value() ||
+        before.max_connections != after.max_connections || before.read_timeout != after.read_timeout ||
+        before.idle_timeout != after.idle_timeout) {
+      log::warn("control listener settings changed; they take effect at the next restart (the token applies now)");
+    }
     cfg_ = std::make_shared<const config::Config>(std::move(*result.config));
+    declare_jobs();
     if (ready_) scheduler_->reload(cfg_);
+    rt_->metrics.set_config_reload_successful(true);
     log::info("configuration reloaded", {{"config", path}, {"jobs", cfg_->jobs.size()}});
+    out.ok = true;
+    out.jobs = cfg_->jobs.size();
+    if (was_ready) notify_ready();
+    co_return out;
   }
 
   // Connects and migrates, retrying with backoff (a daemon started before its
@@ -164,13 +265,16 @@ class Daemon {
         rt_->credits.start();
         rt_->health.start();
         scheduler_->reload(cfg_);  // the config may have been reloaded while waiting
+        postgres_->start();
         log::info("mhloader ready", {{"jobs", cfg_->jobs.size()}, {"listen", cfg_->control.listen}});
-        // systemd Type=notify: READY=1 where we log "mhloader ready" (keep them together
-        // when this moves after the control listener comes up).
+        // systemd Type=notify: READY=1 where we log "mhloader ready": the control listener is
+        // already up (start_control_plane), the database migrated, monitors and scheduler started.
         ready_ = true;
+        db_error_.clear();
         notify_ready();
         co_return;
       } catch (const std::exception& e) {
+        db_error_ = e.what();
         log::warn("database not ready; retrying",
                   {{"attempt", attempt}, {"error", e.what()}, {"retry_in_s", static_cast<long>(delay.count())}});
         notify_status("waiting for the database");  // shown by `systemctl status` while starting
@@ -195,6 +299,10 @@ class Daemon {
   ServeOptions opts_;
   std::unique_ptr<Runtime> rt_;
   std::unique_ptr<schedule::Scheduler> scheduler_;
+  std::unique_ptr<monitor::PostgresMonitor> postgres_;
+  std::unique_ptr<control::ControlPlane> control_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::string db_error_;  // why the database is not ready yet
   bool stopping_ = false;
   bool ready_ = false;  // READY=1 sent (systemd)
   int exit_code_ = 0;

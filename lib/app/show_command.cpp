@@ -6,6 +6,7 @@
 
 #include "app/commands.hpp"
 #include "app/runtime.hpp"
+#include "db/inspect.hpp"
 #include "db/migrate.hpp"
 #include "db/ops.hpp"
 #include "db/pool.hpp"
@@ -27,18 +28,12 @@ int show_command(std::shared_ptr<const config::Config> config) {
           .as<bool>();
     };
     std::cout << "\nRecent loads:\n";
-    if (has(dataset, "_dlt_loads")) {
-      auto loads = tx.exec(
-          "SELECT load_id, to_char(inserted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-          "status, schema_version_hash FROM " +
-          tx.quote_name(dataset) + "._dlt_loads ORDER BY load_id DESC LIMIT 10");
-      if (loads.empty()) std::cout << "  (none)\n";
-      for (const auto& r : loads) {
-        std::cout << "  " << std::left << std::setw(20) << r[0].c_str() << " " << r[1].c_str() << "  status "
-                  << r[2].c_str() << "  schema " << r[3].c_str() << "\n";
-      }
-    } else {
-      std::cout << "  (nothing loaded yet)\n";
+    db::Pool pool(c.destination.dsn.value, 1);
+    auto loads = db::recent_loads(pool, dataset, 10);
+    if (loads.empty()) std::cout << "  (nothing loaded yet)\n";
+    for (const auto& l : loads) {
+      std::cout << "  " << std::left << std::setw(20) << l.load_id << " " << l.inserted_at << "  status " << l.status
+                << "  schema " << l.schema_version_hash << "\n";
     }
     std::cout << "\nRecent runs:\n";
     if (has("mhloader", "runs")) {

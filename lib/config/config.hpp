@@ -74,6 +74,8 @@ struct ControlConfig {
   Secret token;  // empty: /api/v1/* refuses every request
   std::optional<TlsConfig> tls;
   int max_connections = 256;
+  Duration read_timeout{10'000};  // one request, once its first byte arrived (slow clients are cut off)
+  Duration idle_timeout{60'000};  // a keep-alive connection waiting for its next request
 };
 
 struct CreditsMonitorConfig {

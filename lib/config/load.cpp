@@ -555,7 +555,9 @@ class Loader {
   void control(const YAML::Node& n, ControlConfig& c) {
     const std::string path = "control";
     if (!n.IsDefined() || n.IsNull()) return;
-    if (!check_map(n, path, {"listen", "token", "token_file", "tls", "max_connections"})) return;
+    if (!check_map(n, path,
+                   {"listen", "token", "token_file", "tls", "max_connections", "read_timeout", "idle_timeout"}))
+      return;
     if (get_string(n, "listen", path, c.listen)) {
       if (!split_listen(c.listen, c.host, c.port)) {
         error(n["listen"], child(path, "listen"),
@@ -564,6 +566,8 @@ class Loader {
     }
     c.token = get_secret(n, "token", path);
     get_int_as(n, "max_connections", path, c.max_connections, 1, 100000);
+    get_duration(n, "read_timeout", path, c.read_timeout, Duration(100));
+    get_duration(n, "idle_timeout", path, c.idle_timeout, Duration(100));
     if (const YAML::Node t = n["tls"]; t.IsDefined()) {
       std::string tp = child(path, "tls");
       if (check_map(t, tp, {"cert_file", "key_file"})) {

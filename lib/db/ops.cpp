@@ -313,6 +313,58 @@ JobState get_job_state(Pool& pool, const std::string& job) {
   return st;
 }
 
+std::map<std::string, JobOverview> job_overview(Pool& pool) {
+  std::map<std::string, JobOverview> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row : tx.exec("SELECT job, paused FROM mhloader.job_state")) {
+      out[row[0].c_str()].paused = row[1].as<bool>();
+    }
+    for (const auto& row :
+         tx.exec("SELECT DISTINCT ON (job) " + kRunColumns + " FROM mhloader.runs ORDER BY job, id DESC")) {
+      RunRow run = run_from(row);
+      std::string job = run.job;
+      out[job].last_run = std::move(run);
+    }
+  });
+  return out;
+}
+
+std::map<std::string, std::int64_t> submission_counts(Pool& pool) {
+  std::map<std::string, std::int64_t> out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    for (const auto& row : tx.exec("SELECT state, count(*) FROM mhloader.submissions GROUP BY state")) {
+      out[row[0].c_str()] = row[1].as<std::int64_t>();
+    }
+  });
+  return out;
+}
+
+ResolveOutcome resolve_submission(Pool& pool, const std::string& key, const std::string& action) {
+  ResolveOutcome out = ResolveOutcome::not_found;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    auto r = tx.exec_params("SELECT state FROM mhloader.submissions WHERE key = $1 FOR UPDATE", key);
+    if (r.empty()) return;
+    if (std::string(r[0][0].c_str()) != "uncertain") {
+      out = ResolveOutcome::not_uncertain;
+      return;
+    }
+    if (action == "abandon") {
+      tx.exec_params0(
+          "UPDATE mhloader.submissions SET state = 'abandoned', error = coalesce(error, '') || ' (abandoned by an "
+          "operator)', updated_at = now() WHERE key = $1",
+          key);
+    } else {
+      tx.exec_params0("DELETE FROM mhloader.submissions WHERE key = $1", key);
+    }
+    tx.commit();
+    out = ResolveOutcome::resolved;
+  });
+  return out;
+}
+
 void set_paused(Pool& pool, const std::string& job, bool paused) {
   pool.with([&](pqxx::connection_base& c) {
     pqxx::work tx{c};

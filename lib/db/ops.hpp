@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,6 +85,19 @@ struct JobState {
   std::optional<std::int64_t> last_success_ms;
 };
 JobState get_job_state(Pool& pool, const std::string& job);
+// Every job's pause flag and latest run in one round trip (the control plane's job list).
+struct JobOverview {
+  bool paused = false;
+  std::optional<RunRow> last_run;
+};
+std::map<std::string, JobOverview> job_overview(Pool& pool);
+// Ledger rows per state (the mhloader_submissions gauge).
+std::map<std::string, std::int64_t> submission_counts(Pool& pool);
+// An operator's decision on an `uncertain` submission: `abandon` keeps the row as
+// `abandoned` (never sent again); `retry` removes it, so a request planned again
+// (a from_dir file) is submitted anew.
+enum class ResolveOutcome { resolved, not_found, not_uncertain };
+ResolveOutcome resolve_submission(Pool& pool, const std::string& key, const std::string& action);
 void set_paused(Pool& pool, const std::string& job, bool paused);
 void set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms);
 

@@ -39,6 +39,8 @@ class Destination {
   virtual LoadResult load(const Package& package) = 0;
   // "postgres postgresql://loader:***@db/magic_hour", never with a password.
   virtual std::string describe() const = 0;
+  // "postgres" or "filesystem" (a metrics label).
+  virtual const char* kind() const = 0;
 };
 
 // dlt's dataset name: the configured name through the naming convention.

@@ -24,6 +24,7 @@ class FilesystemDestination : public Destination {
   // no merge for plain files either).
   LoadResult load(const Package& package) override;
   std::string describe() const override;
+  const char* kind() const override { return "filesystem"; }
   std::string dataset_dir() const { return config_.path + "/" + dataset_; }
 
  private:

@@ -34,6 +34,7 @@ class PostgresDestination : public Destination {
 
   LoadResult load(const Package& package) override;
   std::string describe() const override;
+  const char* kind() const override { return "postgres"; }
   const std::string& dataset() const { return dataset_; }
   std::string staging_dataset() const { return dataset_ + "_staging"; }
 

@@ -1,13 +1,16 @@
 // mhloader's Prometheus metrics (DESIGN.md §2.6): one registry, typed methods to
 // update it, and the text exposition. prometheus-cpp stays behind this header.
-// Label values must come from bounded sets (endpoint templates, job and table
-// names), never from ids or user input.
+// Label values must come from bounded sets (endpoint templates, job, table and
+// route names), never from ids or user input.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mh::metrics {
 
@@ -26,7 +29,26 @@ class Metrics {
   void set_credits(std::int64_t balance, bool low);
   void credits_charged(std::string_view resource, std::int64_t credits);
 
-  // The Prometheus text format (version 0.0.4) of every family.
+  // Jobs and runs. declare_jobs() gives the configured jobs their series at 0.
+  void declare_jobs(const std::vector<std::string>& jobs);
+  void run_started(std::string_view job);
+  // `outcome`: succeeded | failed | cancelled | skipped | partial.
+  void run_finished(std::string_view job, std::string_view outcome, double seconds,
+                    const std::map<std::string, std::uint64_t>& table_rows);
+  void run_skipped(std::string_view job);  // a tick that did not run (still running, or running elsewhere)
+  void set_next_run(std::string_view job, std::optional<std::int64_t> epoch_ms);
+  void set_last_success(std::string_view job, std::int64_t epoch_ms);
+  void load_finished(std::string_view destination, double seconds);
+
+  // Daemon state.
+  void set_submissions(const std::map<std::string, std::int64_t>& per_state);
+  void set_postgres_up(bool up);
+  void set_config_reload_successful(bool ok);
+  // `route` is the route template ("GET /api/v1/runs/{id}") or "unmatched".
+  void control_request(std::string_view route, int code, double seconds);
+
+  // The Prometheus text format (version 0.0.4) of every family, with the process
+  // metrics read from /proc at this moment (file I/O: call off the I/O thread).
   std::string serialize() const;
   static constexpr const char* kContentType = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -7,7 +7,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <deque>
 
+#include "async/blocking.hpp"
+#include "db/ops.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "util/time.hpp"
@@ -57,6 +60,7 @@ struct CreditMonitor::Impl {
   asio::steady_timer timer;
   bool stopped = true;
   bool use_legacy = false;  // /v1/account answered 404: this API serves only /v1/credits
+  std::deque<CreditSample> history;
 
   Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
       : io(i), client(c), config(cfg), metrics(m), timer(i) {}
@@ -95,6 +99,8 @@ struct CreditMonitor::Impl {
       state.observed = std::chrono::steady_clock::now();
       state.low = balance < config.credits.low_balance;
       state.last_error.clear();
+      history.push_back({state.observed_at_ms, balance});
+      if (history.size() > kHistory) history.pop_front();
       if (metrics) metrics->set_credits(balance, state.low);
       if (state.low && (first || !was_low)) {
         log::warn("credit balance is low", {{"credits", balance}, {"low_balance", config.credits.low_balance}});
@@ -117,6 +123,10 @@ void CreditMonitor::start() { start_periodic(impl_, impl_->config.credits.interv
 void CreditMonitor::stop() { stop_periodic(*impl_); }
 
 const CreditState& CreditMonitor::state() const { return impl_->state; }
+
+std::vector<CreditSample> CreditMonitor::history() const {
+  return std::vector<CreditSample>(impl_->history.begin(), impl_->history.end());
+}
 
 asio::awaitable<void> CreditMonitor::refresh() { co_await impl_->tick(); }
 
@@ -211,5 +221,53 @@ void HealthMonitor::stop() { stop_periodic(*impl_); }
 const HealthState& HealthMonitor::state() const { return impl_->state; }
 
 asio::awaitable<void> HealthMonitor::probe() { co_await impl_->tick(); }
+
+// ----- postgres ------------------------------------------------------------------------------
+
+struct PostgresMonitor::Impl {
+  asio::io_context& io;
+  asio::thread_pool& blocking;
+  db::Pool& db;
+  std::chrono::milliseconds interval;
+  metrics::Metrics* metrics;
+  PostgresState state;
+  asio::steady_timer timer;
+  bool stopped = true;
+
+  Impl(asio::io_context& i, asio::thread_pool& b, db::Pool& d, std::chrono::milliseconds iv, metrics::Metrics* m)
+      : io(i), blocking(b), db(d), interval(iv), metrics(m), timer(i) {}
+
+  asio::awaitable<void> tick() {
+    auto count = [this] { return db::submission_counts(db); };
+    std::string error;
+    std::map<std::string, std::int64_t> counts;
+    try {
+      counts = co_await async::run_blocking(blocking, count);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    const bool was_up = state.up, first = !state.probed;
+    state.probed = true;
+    state.up = error.empty();
+    state.last_probe_ms = util::now_epoch_ms();
+    state.last_error = error;
+    if (metrics) {
+      metrics->set_postgres_up(state.up);
+      if (state.up) metrics->set_submissions(counts);
+    }
+    if (!state.up && (was_up || first)) log::error("postgres is unreachable", {{"error", error}});
+    if (state.up && !was_up && !first) log::info("postgres is reachable again");
+  }
+};
+
+PostgresMonitor::PostgresMonitor(asio::io_context& io, asio::thread_pool& blocking, db::Pool& db,
+                                 std::chrono::milliseconds interval, metrics::Metrics* metrics)
+    : impl_(std::make_shared<Impl>(io, blocking, db, interval, metrics)) {}
+PostgresMonitor::~PostgresMonitor() { stop(); }
+
+void PostgresMonitor::start() { start_periodic(impl_, impl_->interval); }
+void PostgresMonitor::stop() { stop_periodic(*impl_); }
+const PostgresState& PostgresMonitor::state() const { return impl_->state; }
+asio::awaitable<void> PostgresMonitor::probe() { co_await impl_->tick(); }
 
 }  // namespace mh::monitor

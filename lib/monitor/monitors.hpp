@@ -10,12 +10,17 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "magichour/client.hpp"
 
 namespace boost::asio {
 class io_context;
+class thread_pool;
+}  // namespace boost::asio
+namespace mh::db {
+class Pool;
 }
 namespace mh::metrics {
 class Metrics;
@@ -33,6 +38,11 @@ struct CreditState {
   std::string last_error;  // empty after a successful read
 };
 
+struct CreditSample {
+  std::int64_t at_ms;
+  std::int64_t balance;
+};
+
 class CreditMonitor {
  public:
   CreditMonitor(boost::asio::io_context& io, magichour::Client& client, config::MonitorConfig config,
@@ -42,6 +52,9 @@ class CreditMonitor {
   void start();  // reads now, then every credits.interval
   void stop();
   const CreditState& state() const;
+  // The balances read, oldest first (the last kHistory; a day at the default 5m interval).
+  std::vector<CreditSample> history() const;
+  static constexpr std::size_t kHistory = 288;
   // A balance no older than `max_age`, reading one now if needed; nullopt if none can be read.
   boost::asio::awaitable<std::optional<CreditState>> fresh(std::chrono::milliseconds max_age);
   // One read now (the periodic loop uses it too).
@@ -74,6 +87,32 @@ class HealthMonitor {
   void start();
   void stop();
   const HealthState& state() const;
+  boost::asio::awaitable<void> probe();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct PostgresState {
+  bool up = false;
+  bool probed = false;
+  std::int64_t last_probe_ms = 0;
+  std::string last_error;  // libpq's message (never holds the password)
+};
+
+// Probes the operations database (and counts the generation ledger per state
+// for mhloader_submissions); readiness is judged on its latest state.
+class PostgresMonitor {
+ public:
+  PostgresMonitor(boost::asio::io_context& io, boost::asio::thread_pool& blocking, db::Pool& db,
+                  std::chrono::milliseconds interval, metrics::Metrics* metrics = nullptr);
+  ~PostgresMonitor();
+
+  void start();
+  void stop();
+  const PostgresState& state() const;
   boost::asio::awaitable<void> probe();
 
   struct Impl;

@@ -10,7 +10,9 @@
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 #include "pipeline/generation.hpp"
+#include "util/time.hpp"
 
 namespace mh::pipeline {
 namespace asio = boost::asio;
@@ -89,6 +91,8 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     out.run_id = co_await async::run_blocking(sv.blocking, create);
   }
   control.run_id = out.run_id;
+  if (sv.metrics) sv.metrics->run_started(job.name);
+  if (control.on_started) control.on_started(out.run_id);
   log::info("run started",
             {{"job", job.name}, {"run_id", out.run_id}, {"trigger", trigger}, {"resumed", resume_run_id.has_value()}});
 
@@ -210,6 +214,11 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
                              {"rows", out.rows},
                              {"credits", out.credits_charged},
                              {"seconds", out.seconds}});
+  if (sv.metrics) {
+    sv.metrics->run_finished(job.name, out.status, out.seconds, out.table_rows);
+    if (out.load_id) sv.metrics->load_finished(sv.destination.kind(), out.load_seconds);
+    if (out.status == "succeeded") sv.metrics->set_last_success(job.name, util::now_epoch_ms());
+  }
   if (control.on_progress) control.on_progress(control);
   co_return out;
 }

@@ -59,7 +59,8 @@ struct RunControl {
   std::vector<extract::ResourceOutcome> resources;
   std::int64_t credits_charged = 0;
   boost::json::object details;
-  std::function<void(const RunControl&)> on_progress;  // called on the I/O thread
+  std::function<void(const RunControl&)> on_progress;   // called on the I/O thread
+  std::function<void(std::int64_t run_id)> on_started;  // once the run has its id (the runs row exists)
 };
 
 struct RunOutcome {

@@ -6,11 +6,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <list>
 
 #include "async/blocking.hpp"
 #include "config/duration.hpp"
 #include "db/ops.hpp"
 #include "log/log.hpp"
+#include "metrics/metrics.hpp"
 #include "schedule/cron_schedule.hpp"
 #include "schedule/time_zone.hpp"
 #include "util/time.hpp"
@@ -25,8 +27,33 @@ struct JobLoop {
   std::unique_ptr<asio::steady_timer> timer;
   std::optional<std::int64_t> next_run_ms;
   std::int64_t skipped = 0;
-  pipeline::RunControl* running = nullptr;
 };
+
+// A run in this process (its loop may be gone after a reload; the run is not).
+struct Active {
+  std::string job;
+  std::string trigger;
+  pipeline::RunControl* control;
+};
+
+// How trigger() learns that its run has an id (or never will).
+struct TriggerWait {
+  explicit TriggerWait(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  bool signalled = false;
+  TriggerResult result;
+  void signal(TriggerResult r) {
+    if (signalled) return;
+    signalled = true;
+    result = std::move(r);
+    timer.cancel();
+  }
+};
+
+static LiveRun snapshot(const Active& a) {
+  const pipeline::RunControl& c = *a.control;
+  return LiveRun{a.job, c.run_id, a.trigger, c.cancelled, c.resources, c.credits_charged};
+}
 
 struct Scheduler::Impl {
   asio::io_context& io;
@@ -36,9 +63,12 @@ struct Scheduler::Impl {
   std::uint64_t generation = 0;
   bool stopped = false;
   int running = 0;
+  std::list<Active> active;
+
+  metrics::Metrics* metrics = nullptr;
 
   Impl(asio::io_context& i, ServicesFor s, std::shared_ptr<const config::Config> c)
-      : io(i), services_for(std::move(s)), config(std::move(c)) {}
+      : io(i), services_for(std::move(s)), config(std::move(c)), metrics(services_for(config).metrics) {}
 
   static std::string schedule_text(const config::JobConfig& j) {
     switch (j.schedule.kind) {
@@ -61,23 +91,49 @@ struct Scheduler::Impl {
     co_return false;
   }
 
-  // Reference and const char* parameters: no class temporaries in the co_await (README, "Coroutines and GCC 12").
-  asio::awaitable<void> run_once(const std::shared_ptr<JobLoop>& loop, const char* trigger_text) {
+  const Active* active_run_of(const std::string& job) const {
+    for (const auto& a : active) {
+      if (a.job == job) return &a;
+    }
+    return nullptr;
+  }
+
+  void skip_tick(const std::string& job, const char* why) {
+    if (auto it = loops.find(job); it != loops.end()) ++it->second->skipped;
+    if (metrics) metrics->run_skipped(job);
+    log::info(why, {{"job", job}});
+  }
+
+  // Reference and pointer parameters: no class temporaries in the co_await (README, "Coroutines and GCC 12").
+  asio::awaitable<void> run_once(const std::shared_ptr<JobLoop>& loop, const char* trigger_text, TriggerWait* wait) {
     const std::string trigger = trigger_text;
+    const std::string name = loop->job.name;
+    if (active_run_of(name)) {  // a manual run still going when the tick came
+      skip_tick(name, "tick skipped: the job is still running");
+      co_return;
+    }
     pipeline::RunControl control;
-    loop->running = &control;
+    if (wait) control.on_started = [wait](std::int64_t id) { wait->signal({TriggerResult::Kind::started, id, {}}); };
+    auto self = active.insert(active.end(), Active{name, trigger, &control});
     ++running;
     pipeline::Services sv = services_for(config);
     try {
       pipeline::JobRunResult r = co_await pipeline::run_job(sv, loop->job, trigger, control);
       if (r.locked_elsewhere) {
-        log::info("tick skipped: the job runs in another mhloader process", {{"job", loop->job.name}});
+        if (wait) wait->signal({TriggerResult::Kind::locked_elsewhere, 0, {}});
+        skip_tick(name, "tick skipped: the job runs in another mhloader process");
       }
     } catch (const std::exception& e) {
-      log::error("run aborted", {{"job", loop->job.name}, {"error", e.what()}});
+      log::error("run aborted", {{"job", name}, {"error", e.what()}});
+      if (wait) wait->signal({TriggerResult::Kind::failed, 0, e.what()});
     }
     --running;
-    loop->running = nullptr;
+    active.erase(self);
+  }
+
+  // A triggered run, spawned on its own (it owns its references, unlike run_once's callers).
+  asio::awaitable<void> run_triggered(std::shared_ptr<JobLoop> loop, std::shared_ptr<TriggerWait> wait) {
+    co_await run_once(loop, "manual", wait.get());
   }
 
   asio::awaitable<void> job_loop(std::shared_ptr<JobLoop> loop) {
@@ -95,11 +151,12 @@ struct Scheduler::Impl {
     const std::string name = job.name;
     auto state_q = [&] { return db::get_job_state(sv.db, name); };
     db::JobState st = co_await async::run_blocking(sv.blocking, state_q);
+    if (metrics && st.last_success_ms) metrics->set_last_success(name, *st.last_success_ms);
 
     // A run a dead process left `running` is taken up before anything else.
     auto interrupted_q = [&] { return db::interrupted_runs(sv.db, name); };
     if (!(co_await async::run_blocking(sv.blocking, interrupted_q)).empty() && !loop->stopped) {
-      co_await run_once(loop, "resume");
+      co_await run_once(loop, "resume", nullptr);
     }
 
     // After downtime: the most recent missed tick runs once (if the job ran before).
@@ -112,7 +169,7 @@ struct Scheduler::Impl {
         std::int64_t tick = *prev;
         auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
         co_await async::run_blocking(sv.blocking, mark);
-        co_await run_once(loop, "catch_up");
+        co_await run_once(loop, "catch_up", nullptr);
       }
     }
 
@@ -122,11 +179,13 @@ struct Scheduler::Impl {
       auto next = next_tick_ms(job.schedule, *tz, now);
       if (!next) {  // manual: only triggers run it
         loop->next_run_ms.reset();
+        if (metrics) metrics->set_next_run(name, std::nullopt);
         co_await sleep_until(*loop, std::numeric_limits<std::int64_t>::max());
         break;
       }
       std::int64_t fire = jittered(*next, job.jitter, seed);
       loop->next_run_ms = fire;
+      if (metrics) metrics->set_next_run(name, fire);
       if (!co_await sleep_until(*loop, fire)) break;
       std::int64_t tick = *next;
       auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
@@ -136,7 +195,7 @@ struct Scheduler::Impl {
         log::debug("tick skipped: the job is paused", {{"job", name}});
         continue;
       }
-      co_await run_once(loop, "schedule");
+      co_await run_once(loop, "schedule", nullptr);
       // Ticks that came and went while the run ran are skipped, not queued.
       std::int64_t after = util::now_epoch_ms();
       std::int64_t missed = 0;
@@ -146,6 +205,7 @@ struct Scheduler::Impl {
       }
       if (missed > 0) {
         loop->skipped += missed;
+        for (std::int64_t i = 0; metrics && i < missed; ++i) metrics->run_skipped(name);
         log::warn("ticks skipped while the job was still running", {{"job", name}, {"skipped", missed}});
       }
     }
@@ -208,10 +268,8 @@ void Scheduler::reload(std::shared_ptr<const config::Config> config) {
 
 void Scheduler::stop() {
   impl_->stopped = true;
-  for (auto& [name, loop] : impl_->loops) {
-    Impl::stop_loop(*loop);
-    if (loop->running) loop->running->cancelled = true;
-  }
+  for (auto& [name, loop] : impl_->loops) Impl::stop_loop(*loop);
+  for (auto& a : impl_->active) a.control->cancelled = true;
 }
 
 bool Scheduler::idle() const { return impl_->running == 0; }
@@ -223,11 +281,43 @@ std::vector<JobStatus> Scheduler::jobs() const {
     s.name = name;
     s.schedule = Impl::schedule_text(loop->job);
     s.next_run_ms = loop->next_run_ms;
-    if (loop->running) s.running_run_id = loop->running->run_id;
+    s.timezone = loop->job.timezone;
+    if (const Active* a = impl_->active_run_of(name)) s.running = snapshot(*a);
     s.skipped_ticks = loop->skipped;
     out.push_back(s);
   }
   return out;
+}
+
+asio::awaitable<TriggerResult> Scheduler::trigger(const std::string& job) {
+  auto it = impl_->loops.find(job);
+  if (it == impl_->loops.end()) co_return TriggerResult{TriggerResult::Kind::unknown_job, 0, {}};
+  if (impl_->stopped) co_return TriggerResult{TriggerResult::Kind::stopping, 0, {}};
+  if (const Active* a = impl_->active_run_of(job)) {
+    co_return TriggerResult{TriggerResult::Kind::already_running, a->control->run_id, {}};
+  }
+  auto wait = std::make_shared<TriggerWait>(impl_->io);
+  asio::co_spawn(impl_->io, impl_->run_triggered(it->second, wait), asio::detached);
+  if (!wait->signalled) co_await wait->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return wait->result;
+}
+
+bool Scheduler::cancel(std::int64_t run_id) {
+  for (auto& a : impl_->active) {
+    if (a.control->run_id == run_id) {
+      a.control->cancelled = true;
+      log::info("run cancel requested", {{"job", a.job}, {"run_id", run_id}});
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<LiveRun> Scheduler::live(std::int64_t run_id) const {
+  for (const auto& a : impl_->active) {
+    if (a.control->run_id == run_id) return snapshot(a);
+  }
+  return std::nullopt;
 }
 
 }  // namespace mh::schedule

@@ -18,13 +18,30 @@
 
 namespace mh::schedule {
 
+// A run in progress in this process, as the control plane shows it.
+struct LiveRun {
+  std::string job;
+  std::int64_t run_id = 0;  // 0 until the runs row exists
+  std::string trigger;
+  bool cancel_requested = false;
+  std::vector<extract::ResourceOutcome> resources;
+  std::int64_t credits_charged = 0;
+};
+
 struct JobStatus {
   std::string name;
   std::string schedule;  // the cron text, "every 5m" or "manual"
-  bool paused = false;
+  std::string timezone;
   std::optional<std::int64_t> next_run_ms;
-  std::optional<std::int64_t> running_run_id;
+  std::optional<LiveRun> running;
   std::int64_t skipped_ticks = 0;
+};
+
+struct TriggerResult {
+  enum class Kind { started, unknown_job, already_running, locked_elsewhere, stopping, failed };
+  Kind kind = Kind::failed;
+  std::int64_t run_id = 0;
+  std::string error;  // kind == failed
 };
 
 class Scheduler {
@@ -44,6 +61,14 @@ class Scheduler {
   bool idle() const;
 
   std::vector<JobStatus> jobs() const;
+
+  // Starts a run of `job` now (also when paused: an operator's explicit request)
+  // and completes once it has a run id, or could not start.
+  boost::asio::awaitable<TriggerResult> trigger(const std::string& job);
+  // Asks the run to stop (extraction, submissions and polling); what was
+  // generated is still loaded. False if the run does not run in this process.
+  bool cancel(std::int64_t run_id);
+  std::optional<LiveRun> live(std::int64_t run_id) const;
 
   struct Impl;
 

@@ -1,0 +1,609 @@
+#include "control/control_plane.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <charconv>
+#include <map>
+#include <optional>
+
+#include "async/blocking.hpp"
+#include "config/duration.hpp"
+#include "control/problem.hpp"
+#include "control/router.hpp"
+#include "db/inspect.hpp"
+#include "db/ops.hpp"
+#include "load/destination.hpp"
+#include "load/package_builder.hpp"
+#include "log/log.hpp"
+#include "metrics/metrics.hpp"
+#include "monitor/monitors.hpp"
+#include "normalize/types.hpp"
+#include "normalize/write_disposition.hpp"
+#include "schedule/scheduler.hpp"
+#include "util/time.hpp"
+
+namespace mh::control {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+constexpr const char* kSchemaName = "magic_hour";
+constexpr const char* kRunStatuses[] = {"running", "succeeded", "failed", "cancelled", "skipped", "partial"};
+constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
+                                             "canceled", "timeout",   "uncertain", "abandoned"};
+// How old the job list's database part (pause flags, last runs) may be before a
+// background refresh; requests never wait for it once it was read once.
+constexpr auto kOverviewMaxAge = std::chrono::seconds(1);
+
+HttpResponse json_response(int status, const json::value& body) {
+  return HttpResponse::json(status, json::serialize(body));
+}
+
+json::value iso_or_null(const std::optional<std::int64_t>& ms) {
+  if (!ms) return nullptr;
+  return json::value(util::format_iso8601_ms(*ms));
+}
+
+template <class T>
+json::value or_null(const std::optional<T>& v) {
+  if (!v) return nullptr;
+  return json::value_from(*v);
+}
+
+std::optional<std::string> param(const HttpRequest& r, std::string_view name) {
+  auto v = r.query_param(name);
+  if (v && v->empty()) return std::nullopt;
+  return v;
+}
+
+std::int64_t parse_int(std::string_view text, std::string_view what, std::int64_t min, std::int64_t max) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v < min || v > max) {
+    throw Problem(400, std::string(what) + " must be an integer from " + std::to_string(min) + " to " +
+                           std::to_string(max) + ", not '" + std::string(text.substr(0, 64)) + "'");
+  }
+  return v;
+}
+
+std::int64_t int_param(const HttpRequest& r, std::string_view name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) {
+  auto v = param(r, name);
+  return v ? parse_int(*v, "query parameter '" + std::string(name) + "'", min, max) : fallback;
+}
+
+template <std::size_t N>
+std::optional<std::string> enum_param(const HttpRequest& r, std::string_view name, const char* const (&allowed)[N]) {
+  auto v = param(r, name);
+  if (!v) return v;
+  std::string list;
+  for (const char* a : allowed) {
+    if (*v == a) return v;
+    list += list.empty() ? a : std::string(", ") + a;
+  }
+  throw Problem(400, "query parameter '" + std::string(name) + "' must be one of " + list);
+}
+
+json::object run_json(const db::RunRow& r) {
+  return json::object{{"id", r.id},
+                      {"job", r.job},
+                      {"trigger", r.trigger},
+                      {"status", r.status},
+                      {"started_at", r.started_at},
+                      {"finished_at", or_null(r.finished_at)},
+                      {"load_id", or_null(r.load_id)},
+                      {"rows", r.rows},
+                      {"credits_charged", r.credits_charged},
+                      {"error", or_null(r.error)},
+                      {"resources", r.resources.is_array() ? r.resources : json::array()},
+                      {"details", r.details}};
+}
+
+json::array resources_json(const std::vector<extract::ResourceOutcome>& rs) {
+  json::array a;
+  for (const auto& r : rs) a.push_back(r.to_json());
+  return a;
+}
+
+// A run of this process as it goes: the in-memory state is newer than the row.
+void overlay_live(json::object& run, const schedule::LiveRun& live) {
+  std::int64_t rows = 0;
+  for (const auto& r : live.resources) rows += r.records;
+  run["resources"] = resources_json(live.resources);
+  run["rows"] = rows;
+  run["credits_charged"] = live.credits_charged;
+  run["live"] = true;
+  run["cancel_requested"] = live.cancel_requested;
+}
+
+std::string schedule_text(const config::JobConfig& j) {
+  switch (j.schedule.kind) {
+    case config::JobSchedule::Kind::cron: return j.schedule.expression;
+    case config::JobSchedule::Kind::every: return "every " + config::format_duration(j.schedule.every);
+    case config::JobSchedule::Kind::manual: return "manual";
+  }
+  return "manual";
+}
+
+json::object submission_json(const db::Submission& s) {
+  return json::object{{"key", s.key},
+                      {"job", s.job},
+                      {"run_id", s.run_id},
+                      {"resource", s.resource},
+                      {"state", s.state},
+                      {"project_id", or_null(s.project_id)},
+                      {"credits_charged", or_null(s.credits_charged)},
+                      {"credits_estimate", s.credits_estimate},
+                      {"error", or_null(s.error)},
+                      {"source_file", or_null(s.source_file)},
+                      {"request", s.request}};
+}
+
+}  // namespace
+
+struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
+  using Handler = asio::awaitable<HttpResponse> (Impl::*)(const HttpRequest&, const PathParams&);
+  struct Entry {
+    const char* method;
+    const char* path;
+    bool auth;
+    Handler handler;
+  };
+  static const std::vector<Entry>& table();
+
+  ControlDeps deps;
+  Router router;
+  std::map<std::string, db::JobOverview> overview;
+  std::optional<std::chrono::steady_clock::time_point> overview_at;
+  bool overview_refreshing = false;
+
+  explicit Impl(ControlDeps d) : deps(std::move(d)) {}
+
+  void build_router() {
+    for (const auto& e : table()) {
+      Handler h = e.handler;
+      std::weak_ptr<Impl> weak = weak_from_this();
+      router.add(Route{e.method, e.path, e.auth,
+                       [weak, h](const HttpRequest& r, const PathParams& p) -> asio::awaitable<HttpResponse> {
+                         auto self = weak.lock();
+                         if (!self) co_return problem_response(503, "shutting down");
+                         co_return co_await ((*self).*h)(r, p);
+                       }});
+    }
+  }
+
+  // ----- jobs --------------------------------------------------------------------------------
+
+  asio::awaitable<void> refresh_overview() {
+    auto q = [this] { return db::job_overview(deps.db); };
+    try {
+      overview = co_await async::run_blocking(deps.blocking, q);
+      overview_at = std::chrono::steady_clock::now();
+    } catch (const std::exception& e) {
+      log::debug("cannot refresh the job overview", {{"error", e.what()}});
+    }
+    overview_refreshing = false;
+  }
+
+  static asio::awaitable<void> refresh_in_background(std::shared_ptr<Impl> self) { co_await self->refresh_overview(); }
+
+  // The database's view of the jobs: read once, then refreshed in the background
+  // so the job list answers from memory while a big load keeps Postgres busy.
+  asio::awaitable<void> ensure_overview() {
+    if (!overview_at) {
+      co_await refresh_overview();
+      if (!overview_at) throw Problem(503, "the job state cannot be read from Postgres");
+    } else if (!overview_refreshing && std::chrono::steady_clock::now() - *overview_at > kOverviewMaxAge) {
+      overview_refreshing = true;
+      asio::co_spawn(deps.io, refresh_in_background(shared_from_this()), asio::detached);
+    }
+  }
+
+  const config::JobConfig& configured_job(const config::Config& cfg, const std::string& name) {
+    for (const auto& j : cfg.jobs) {
+      if (j.name == name) return j;
+    }
+    throw Problem(404, "no job named '" + name + "' is configured");
+  }
+
+  json::object job_json(const config::JobConfig& j, const std::vector<schedule::JobStatus>& statuses) {
+    json::object o{{"name", j.name}, {"schedule", schedule_text(j)}, {"timezone", j.timezone}};
+    json::array resources;
+    for (const auto& r : j.resources) resources.push_back(json::value(r));
+    for (const auto& g : j.generate) resources.push_back(json::value(g.resource));
+    o["resources"] = std::move(resources);
+    o["credit_budget"] = or_null(j.credit_budget);
+    const schedule::JobStatus* st = nullptr;
+    for (const auto& s : statuses) {
+      if (s.name == j.name) st = &s;
+    }
+    o["scheduled"] = st != nullptr;  // false until the database is ready
+    o["next_run_at"] = st ? iso_or_null(st->next_run_ms) : json::value(nullptr);
+    o["skipped_ticks"] = st ? st->skipped_ticks : 0;
+    json::value running = nullptr;
+    if (st && st->running) {
+      json::object r{{"id", st->running->run_id}, {"trigger", st->running->trigger}};
+      overlay_live(r, *st->running);
+      running = std::move(r);
+    }
+    o["running_run"] = std::move(running);
+    auto ov = overview.find(j.name);
+    o["paused"] = ov != overview.end() && ov->second.paused;
+    o["last_run"] = ov != overview.end() && ov->second.last_run ? json::value(run_json(*ov->second.last_run))
+                                                                : json::value(nullptr);
+    return o;
+  }
+
+  asio::awaitable<HttpResponse> list_jobs(const HttpRequest&, const PathParams&) {
+    co_await ensure_overview();
+    auto cfg = deps.config();
+    auto statuses = deps.scheduler.jobs();
+    json::array jobs;
+    for (const auto& j : cfg->jobs) jobs.push_back(job_json(j, statuses));
+    co_return json_response(200, json::object{{"jobs", std::move(jobs)}});
+  }
+
+  asio::awaitable<HttpResponse> get_job(const HttpRequest&, const PathParams& p) {
+    auto cfg = deps.config();
+    const config::JobConfig& job = configured_job(*cfg, p.at("job"));
+    co_await ensure_overview();
+    co_return json_response(200, job_json(job, deps.scheduler.jobs()));
+  }
+
+  asio::awaitable<HttpResponse> trigger(const HttpRequest&, const PathParams& p) {
+    auto cfg = deps.config();
+    const std::string& name = configured_job(*cfg, p.at("job")).name;
+    schedule::TriggerResult r = co_await deps.scheduler.trigger(name);
+    using K = schedule::TriggerResult::Kind;
+    switch (r.kind) {
+      case K::started: {
+        log::info("run triggered over HTTP", {{"job", name}, {"run_id", r.run_id}});
+        HttpResponse res = json_response(
+            202,
+            json::object{{"run_id", r.run_id}, {"job", name}, {"href", "/api/v1/runs/" + std::to_string(r.run_id)}});
+        res.set_header("Location", "/api/v1/runs/" + std::to_string(r.run_id));
+        co_return res;
+      }
+      case K::already_running:
+        co_return problem_response(409, "job '" + name + "' is already running", {{"run_id", r.run_id}});
+      case K::locked_elsewhere:
+        co_return problem_response(409, "job '" + name + "' is running in another mhloader process");
+      case K::unknown_job: co_return problem_response(503, "jobs are not scheduled yet (waiting for the database)");
+      case K::stopping: co_return problem_response(503, "mhloader is shutting down");
+      case K::failed: break;
+    }
+    co_return problem_response(500, "the run could not start: " + r.error);
+  }
+
+  asio::awaitable<HttpResponse> set_paused(const std::string& job, bool paused) {
+    auto q = [&] { db::set_paused(deps.db, job, paused); };
+    co_await async::run_blocking(deps.blocking, q);
+    overview[job].paused = paused;
+    log::info(paused ? "job paused" : "job resumed", {{"job", job}});
+    co_return json_response(200, json::object{{"job", job}, {"paused", paused}});
+  }
+
+  asio::awaitable<HttpResponse> pause(const HttpRequest&, const PathParams& p) {
+    auto cfg = deps.config();
+    const std::string& name = configured_job(*cfg, p.at("job")).name;
+    co_return co_await set_paused(name, true);
+  }
+
+  asio::awaitable<HttpResponse> resume(const HttpRequest&, const PathParams& p) {
+    auto cfg = deps.config();
+    const std::string& name = configured_job(*cfg, p.at("job")).name;
+    co_return co_await set_paused(name, false);
+  }
+
+  // ----- runs --------------------------------------------------------------------------------
+
+  asio::awaitable<HttpResponse> list_runs(const HttpRequest& req, const PathParams&) {
+    const auto job = param(req, "job");
+    const auto status = enum_param(req, "status", kRunStatuses);
+    const int limit = static_cast<int>(int_param(req, "limit", 50, 1, 500));
+    std::optional<std::int64_t> before;
+    if (auto b = param(req, "before")) before = parse_int(*b, "query parameter 'before'", 1, INT64_MAX);
+    auto q = [&] { return db::list_runs(deps.db, job, status, limit, before); };
+    std::vector<db::RunRow> rows = co_await async::run_blocking(deps.blocking, q);
+    json::array runs;
+    for (const auto& r : rows) {
+      json::object o = run_json(r);
+      if (auto live = deps.scheduler.live(r.id)) overlay_live(o, *live);
+      runs.push_back(std::move(o));
+    }
+    json::value next = nullptr;
+    if (static_cast<int>(rows.size()) == limit) next = rows.back().id;
+    co_return json_response(200, json::object{{"runs", std::move(runs)}, {"next_before", next}});
+  }
+
+  static std::int64_t run_id(const PathParams& p) { return parse_int(p.at("id"), "the run id", 1, INT64_MAX); }
+
+  asio::awaitable<HttpResponse> get_run(const HttpRequest&, const PathParams& p) {
+    const std::int64_t id = run_id(p);
+    auto q = [&] { return db::get_run(deps.db, id); };
+    std::optional<db::RunRow> row = co_await async::run_blocking(deps.blocking, q);
+    if (!row) throw Problem(404, "no run " + std::to_string(id));
+    json::object o = run_json(*row);
+    if (auto live = deps.scheduler.live(id)) overlay_live(o, *live);
+    co_return json_response(200, o);
+  }
+
+  asio::awaitable<HttpResponse> cancel_run(const HttpRequest&, const PathParams& p) {
+    const std::int64_t id = run_id(p);
+    if (deps.scheduler.cancel(id)) {
+      co_return json_response(202, json::object{{"run_id", id}, {"status", "cancelling"}});
+    }
+    auto q = [&] { return db::get_run(deps.db, id); };
+    std::optional<db::RunRow> row = co_await async::run_blocking(deps.blocking, q);
+    if (!row) throw Problem(404, "no run " + std::to_string(id));
+    if (row->status != "running")
+      throw Problem(409, "run " + std::to_string(id) + " has already ended: " + row->status);
+    throw Problem(409, "run " + std::to_string(id) +
+                           " is not running in this mhloader process (another process runs it, or it was "
+                           "interrupted and resumes with the job's next run)");
+  }
+
+  // ----- credits, upstream, submissions, loads, schema ---------------------------------------
+
+  asio::awaitable<HttpResponse> credits(const HttpRequest&, const PathParams&) {
+    const auto& s = deps.credits.state();
+    auto cfg = deps.config();
+    const auto& c = cfg->monitor.credits;
+    json::array history;
+    for (const auto& h : deps.credits.history()) {
+      history.push_back(json::object{{"at", util::format_iso8601_ms(h.at_ms)}, {"balance", h.balance}});
+    }
+    json::object o{{"balance", or_null(s.balance)},
+                   {"observed_at", s.balance ? json::value(util::format_iso8601_ms(s.observed_at_ms)) : nullptr},
+                   {"source", s.source.empty() ? json::value(nullptr) : json::value(s.source)},
+                   {"low", s.low},
+                   {"low_balance", c.low_balance},
+                   {"reserve", c.reserve},
+                   {"below_reserve", s.balance && *s.balance < c.reserve},
+                   {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+                   {"history", std::move(history)}};
+    co_return json_response(200, o);
+  }
+
+  asio::awaitable<HttpResponse> upstream(const HttpRequest&, const PathParams&) {
+    const auto& s = deps.health.state();
+    json::object o{{"up", s.up},
+                   {"probed", s.probed},
+                   {"probe", s.probe.empty() ? json::value(nullptr) : json::value(s.probe)},
+                   {"http_status", s.http_status ? json::value(s.http_status) : json::value(nullptr)},
+                   {"latency_ms", s.latency_ms},
+                   {"consecutive_failures", s.consecutive_failures},
+                   {"last_probe_at", s.probed ? json::value(util::format_iso8601_ms(s.last_probe_ms)) : nullptr},
+                   {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
+                   {"status", s.upstream.empty() ? json::value(nullptr) : json::value(s.upstream)}};
+    co_return json_response(200, o);
+  }
+
+  asio::awaitable<HttpResponse> list_submissions(const HttpRequest& req, const PathParams&) {
+    const auto state = enum_param(req, "state", kSubmissionStates);
+    const int limit = static_cast<int>(int_param(req, "limit", 100, 1, 1000));
+    auto q = [&] { return db::list_submissions(deps.db, state, limit); };
+    std::vector<db::Submission> rows = co_await async::run_blocking(deps.blocking, q);
+    json::array out;
+    for (const auto& s : rows) out.push_back(submission_json(s));
+    co_return json_response(200, json::object{{"submissions", std::move(out)}});
+  }
+
+  asio::awaitable<HttpResponse> resolve_submission(const HttpRequest& req, const PathParams& p) {
+    json::object body = parse_json_body(req);
+    const json::value* action = body.if_contains("action");
+    if (!action || !action->is_string() || (action->as_string() != "retry" && action->as_string() != "abandon")) {
+      throw Problem(400, R"(the body must be {"action": "retry"} or {"action": "abandon"})");
+    }
+    const std::string key = p.at("key");
+    const std::string what(action->as_string());
+    auto q = [&] { return db::resolve_submission(deps.db, key, what); };
+    db::ResolveOutcome r = co_await async::run_blocking(deps.blocking, q);
+    if (r == db::ResolveOutcome::not_found) throw Problem(404, "no submission with key '" + key + "'");
+    if (r == db::ResolveOutcome::not_uncertain) throw Problem(409, "only an uncertain submission can be resolved");
+    log::warn("uncertain submission resolved by an operator", {{"key", key}, {"action", what}});
+    co_return json_response(
+        200, json::object{{"key", key}, {"action", what}, {"state", what == "abandon" ? "abandoned" : "removed"}});
+  }
+
+  asio::awaitable<HttpResponse> loads(const HttpRequest& req, const PathParams&) {
+    auto cfg = deps.config();
+    if (cfg->destination.type != config::DestinationType::postgres) {
+      throw Problem(409, "the destination is the filesystem; _dlt_loads is listed for the postgres destination");
+    }
+    const int limit = static_cast<int>(int_param(req, "limit", 50, 1, 1000));
+    const auto before = param(req, "before");
+    const std::string dataset = load::normalize_dataset_name(cfg->destination.dataset);
+    auto q = [&] { return db::recent_loads(deps.db, dataset, limit, before); };
+    std::vector<db::LoadRow> rows = co_await async::run_blocking(deps.blocking, q);
+    json::array out;
+    for (const auto& l : rows) {
+      out.push_back(json::object{{"load_id", l.load_id},
+                                 {"schema_name", l.schema_name},
+                                 {"status", l.status},
+                                 {"inserted_at", l.inserted_at},
+                                 {"schema_version_hash", l.schema_version_hash}});
+    }
+    co_return json_response(200, json::object{{"dataset", dataset}, {"loads", std::move(out)}});
+  }
+
+  asio::awaitable<HttpResponse> schema(const HttpRequest&, const PathParams&) {
+    auto cfg = deps.config();
+    const std::string state_dir = cfg->state_dir;
+    auto q = [&] { return load::current_schema(state_dir, kSchemaName); };
+    normalize::Schema s = co_await async::run_blocking(deps.blocking, q);
+    json::array tables;
+    for (const auto& t : s.tables()) {
+      json::array columns;
+      for (const auto& c : t.columns()) {
+        columns.push_back(json::object{
+            {"name", c.name}, {"data_type", std::string(normalize::type_name(c.type))}, {"nullable", c.nullable}});
+      }
+      json::object to{{"name", t.name},
+                      {"parent", t.parent.empty() ? json::value(nullptr) : json::value(t.parent)},
+                      {"resource", t.resource.empty() ? json::value(nullptr) : json::value(t.resource)},
+                      {"columns", std::move(columns)}};
+      if (t.write_disposition) to["write_disposition"] = std::string(normalize::to_string(*t.write_disposition));
+      tables.push_back(std::move(to));
+    }
+    co_return json_response(200, json::object{{"name", s.name()},
+                                              {"version", s.version()},
+                                              {"version_hash", s.version_hash()},
+                                              {"dataset", load::normalize_dataset_name(cfg->destination.dataset)},
+                                              {"tables", std::move(tables)}});
+  }
+
+  // ----- operations --------------------------------------------------------------------------
+
+  asio::awaitable<HttpResponse> healthy(const HttpRequest&, const PathParams&) {
+    co_return json_response(200, json::object{{"status", "healthy"}});
+  }
+
+  asio::awaitable<HttpResponse> ready(const HttpRequest&, const PathParams&) {
+    std::vector<std::string> reasons = deps.not_ready();
+    if (reasons.empty()) co_return json_response(200, json::object{{"status", "ready"}});
+    json::array list;
+    for (auto& r : reasons) list.push_back(json::value(r));
+    std::string detail = reasons.front();
+    co_return problem_response(503, detail, {{"reasons", std::move(list)}});
+  }
+
+  asio::awaitable<HttpResponse> reload(const HttpRequest&, const PathParams&) {
+    ReloadResult r = co_await deps.reload();
+    json::array warnings;
+    for (const auto& w : r.warnings) warnings.push_back(json::value(w));
+    if (!r.ok) {
+      json::array errors;
+      for (const auto& e : r.errors) errors.push_back(json::value(e));
+      co_return problem_response(400, "the new configuration has errors; the running one is kept",
+                                 {{"errors", std::move(errors)}, {"warnings", std::move(warnings)}});
+    }
+    co_return json_response(200, json::object{{"status", "reloaded"}, {"jobs", r.jobs}, {"warnings", warnings}});
+  }
+
+  asio::awaitable<HttpResponse> metrics(const HttpRequest&, const PathParams&) {
+    auto render = [this] { return deps.metrics.serialize(); };  // reads /proc: off the I/O thread
+    std::string text = co_await async::run_blocking(deps.blocking, render);
+    co_return HttpResponse::text(200, std::move(text), metrics::Metrics::kContentType);
+  }
+
+  asio::awaitable<HttpResponse> dashboard(const HttpRequest&, const PathParams&) {
+    co_return HttpResponse::text(200, std::string(dashboard_page()), "text/html; charset=utf-8");
+  }
+
+  asio::awaitable<HttpResponse> openapi(const HttpRequest&, const PathParams&) {
+    co_return HttpResponse::text(200, std::string(openapi_document()), "application/json");
+  }
+
+  // ----- dispatch ----------------------------------------------------------------------------
+
+  asio::awaitable<HttpResponse> handle(const HttpRequest& req) {
+    Match m = router.match(req.method, req.path);
+    if (!m.route) {
+      if (m.allowed.empty()) co_return problem_response(404, "no route " + req.path.substr(0, 200));
+      std::string allow;
+      for (const auto& a : m.allowed) allow += (allow.empty() ? "" : ", ") + a;
+      HttpResponse r = problem_response(405, req.method + " is not allowed here; allowed: " + allow);
+      r.set_header("Allow", allow);
+      co_return r;
+    }
+    if (m.route->auth && !bearer_matches(req, deps.config()->control.token.value)) {
+      const bool configured = !deps.config()->control.token.value.empty();
+      HttpResponse r =
+          problem_response(401, configured ? "a valid 'Authorization: Bearer <token>' header is required"
+                                           : "no control token is configured (control.token_file); /api/v1 is closed");
+      r.set_header("WWW-Authenticate", "Bearer realm=\"mhloader\"");
+      co_return r;
+    }
+    // Problems are answers; anything else is our bug, logged with its message and
+    // answered without it (it may hold details a client should not see).
+    std::optional<HttpResponse> answer;
+    std::optional<Problem> problem;
+    try {
+      answer = co_await m.route->handler(req, m.params);
+    } catch (const Problem& p) {
+      problem = p;
+    } catch (const std::exception& e) {
+      log::error("control request failed", {{"route", m.route->name()}, {"error", e.what()}});
+      problem = Problem(500, "internal error; see the daemon's log");
+    }
+    if (problem) co_return problem_response(problem->status(), problem->what(), problem->extra());
+    co_return std::move(*answer);
+  }
+
+  void observe(const net::HttpExchange& x) {
+    std::string route = "unmatched";
+    if (!x.request.method.empty()) {
+      Match m = router.match(x.request.method, x.request.path);
+      if (m.route) route = m.route->name();
+    }
+    const double seconds = std::chrono::duration<double>(x.duration).count();
+    deps.metrics.control_request(route, x.status, seconds);
+    if (x.status >= 400) {
+      // The path only: a query string is the client's and may carry anything.
+      log::info("control request refused", {{"method", x.request.method},
+                                            {"path", x.request.path.substr(0, 200)},
+                                            {"status", x.status},
+                                            {"remote", x.request.remote_address}});
+    } else {
+      log::debug("control request", {{"method", x.request.method},
+                                     {"path", x.request.path.substr(0, 200)},
+                                     {"status", x.status},
+                                     {"ms", seconds * 1000}});
+    }
+  }
+};
+
+const std::vector<ControlPlane::Impl::Entry>& ControlPlane::Impl::table() {
+  static const std::vector<Entry> t{
+      {"GET", "/-/healthy", false, &Impl::healthy},
+      {"GET", "/-/ready", false, &Impl::ready},
+      {"POST", "/-/reload", false, &Impl::reload},
+      {"GET", "/metrics", false, &Impl::metrics},
+      {"GET", "/", false, &Impl::dashboard},
+      {"GET", "/api/v1/jobs", true, &Impl::list_jobs},
+      {"GET", "/api/v1/jobs/{job}", true, &Impl::get_job},
+      {"POST", "/api/v1/jobs/{job}/runs", true, &Impl::trigger},
+      {"POST", "/api/v1/jobs/{job}/pause", true, &Impl::pause},
+      {"POST", "/api/v1/jobs/{job}/resume", true, &Impl::resume},
+      {"GET", "/api/v1/runs", true, &Impl::list_runs},
+      {"GET", "/api/v1/runs/{id}", true, &Impl::get_run},
+      {"POST", "/api/v1/runs/{id}/cancel", true, &Impl::cancel_run},
+      {"GET", "/api/v1/credits", true, &Impl::credits},
+      {"GET", "/api/v1/upstream", true, &Impl::upstream},
+      {"GET", "/api/v1/submissions", true, &Impl::list_submissions},
+      {"POST", "/api/v1/submissions/{key}/resolve", true, &Impl::resolve_submission},
+      {"GET", "/api/v1/loads", true, &Impl::loads},
+      {"GET", "/api/v1/schema", true, &Impl::schema},
+      {"GET", "/api/v1/openapi.json", true, &Impl::openapi},
+  };
+  return t;
+}
+
+ControlPlane::ControlPlane(ControlDeps deps) : impl_(std::make_shared<Impl>(std::move(deps))) { impl_->build_router(); }
+
+ControlPlane::~ControlPlane() = default;
+
+asio::awaitable<HttpResponse> ControlPlane::handle(const HttpRequest& request) {
+  auto impl = impl_;
+  co_return co_await impl->handle(request);
+}
+
+void ControlPlane::observe(const net::HttpExchange& exchange) { impl_->observe(exchange); }
+
+std::vector<RouteInfo> route_table() {
+  std::vector<RouteInfo> out;
+  for (const auto& e : ControlPlane::Impl::table()) out.push_back({e.method, e.path, e.auth});
+  return out;
+}
+
+}  // namespace mh::control
