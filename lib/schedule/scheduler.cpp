@@ -210,7 +210,7 @@ void Scheduler::stop() {
   impl_->stopped = true;
   for (auto& [name, loop] : impl_->loops) {
     Impl::stop_loop(*loop);
-    if (loop->running) loop->running->cancelled = true;
+    if (loop->running) loop->running->cancellation.request();
   }
 }
 
