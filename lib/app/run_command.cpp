@@ -89,7 +89,7 @@ int run_command(std::shared_ptr<const config::Config> config, const std::string&
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     log::warn("cancelling the run: extraction and polling stop, what was generated is still loaded");
-    control.cancelled = true;
+    control.cancellation.request();
   });
   pipeline::Services services = rt.services();
   const std::string trigger = "cli";

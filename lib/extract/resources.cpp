@@ -257,17 +257,22 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
     params[pg.page_param] = page_no;
   }
   std::string next = with_query(ep.path, params);
+  const json::value body = ep.json.value_or(json::value(nullptr));  // null: no body
   try {
     for (;;) {
       if (is_cancelled(ctx)) {
         out.status = "cancelled";
         break;
       }
+      // POST (dlt's `method: POST` + `json:`): the same body on every page; `params` and the
+      // paginators' parameters stay in the query string, as for GET (paginators name query
+      // parameters only), so every paginator pages a POST the same way.
       magichour::JsonResponse res;
       if (ep.method == "POST") {
-        throw std::runtime_error("POST resources are not supported yet");  // config accepts it; see README
+        res = co_await ctx.client.post_json(endpoint, next, body, ctx.call);
+      } else {
+        res = co_await ctx.client.get_json(endpoint, next, ctx.call);
       }
-      res = co_await ctx.client.get_json(endpoint, next, ctx.call);
       auto records = select_records(res.body, ep.data_selector);
       std::size_t page_size = records.size();
 

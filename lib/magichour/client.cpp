@@ -248,16 +248,37 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
   }
 }
 
-asio::awaitable<JsonResponse> Client::get_json(std::string_view endpoint, std::string_view path_or_url,
-                                               const CallOptions& options) {
-  net::ClientRequest req;
-  req.url = absolute(path_or_url, endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+asio::awaitable<JsonResponse> Client::read_json(std::string_view endpoint, net::ClientRequest& req,
+                                                const CallOptions& options) {
   JsonResponse out;
   net::ClientResponse res = co_await send(endpoint, req, options, Mode::read, &out.body);
   out.status = res.status;
   out.headers = std::move(res.headers);
   out.url = req.url;
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::get_json(std::string_view endpoint, std::string_view path_or_url,
+                                               const CallOptions& options) {
+  net::ClientRequest req;
+  req.url = absolute(path_or_url, endpoint);
+  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  JsonResponse out = co_await read_json(endpoint, req, options);
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::post_json(std::string_view endpoint, std::string_view path_or_url,
+                                                const json::value& body, const CallOptions& options) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = absolute(path_or_url, endpoint);
+  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  if (!body.is_null()) {
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = json::serialize(body);
+  }
+  // Mode::read: a listing POST may be sent again (429, 5xx, a dropped connection) at no cost.
+  JsonResponse out = co_await read_json(endpoint, req, options);
   co_return out;
 }
 

@@ -108,6 +108,13 @@ class Client {
   // or an absolute URL with base_url's origin. `endpoint` is the template for metrics.
   boost::asio::awaitable<JsonResponse> get_json(std::string_view endpoint, std::string_view path_or_url,
                                                 const CallOptions& options = default_call_options());
+  // An authenticated POST that only reads (a listing or search taking a JSON body, as
+  // user resources with `method: POST` send): retried like a GET, since it creates and
+  // bills nothing — unlike create(), whose failures after sending are `uncertain`.
+  // A null `body` sends none.
+  boost::asio::awaitable<JsonResponse> post_json(std::string_view endpoint, std::string_view path_or_url,
+                                                 const boost::json::value& body,
+                                                 const CallOptions& options = default_call_options());
   boost::asio::awaitable<CreateResult> create(CreateKind kind, const boost::json::object& body,
                                               const CallOptions& options = default_call_options());
   boost::asio::awaitable<Project> project(std::string_view id, const CallOptions& options = default_call_options());
@@ -124,6 +131,10 @@ class Client {
 
   boost::asio::awaitable<Account> account(CallOptions&&) = delete;
   boost::asio::awaitable<JsonResponse> get_json(std::string_view, std::string_view, CallOptions&&) = delete;
+  boost::asio::awaitable<JsonResponse> post_json(std::string_view, std::string_view, const boost::json::value&,
+                                                 CallOptions&&) = delete;
+  boost::asio::awaitable<JsonResponse> post_json(std::string_view, std::string_view, boost::json::value&&,
+                                                 const CallOptions& = default_call_options()) = delete;
   boost::asio::awaitable<CreateResult> create(CreateKind, const boost::json::object&, CallOptions&&) = delete;
   boost::asio::awaitable<Project> project(std::string_view, CallOptions&&) = delete;
 
@@ -133,6 +144,9 @@ class Client {
   boost::asio::awaitable<net::ClientResponse> send(std::string_view endpoint, net::ClientRequest& request,
                                                    const CallOptions& options, Mode mode,
                                                    boost::json::value* parsed = nullptr);
+  // A read (GET or read-only POST) whose 2xx body must be JSON.
+  boost::asio::awaitable<JsonResponse> read_json(std::string_view endpoint, net::ClientRequest& request,
+                                                 const CallOptions& options);
   std::string absolute(std::string_view path_or_url, std::string_view endpoint) const;
 
   net::HttpClient& http_;

@@ -20,7 +20,14 @@ asio::awaitable<PollResult> poll_project(Client& client, const std::string& id, 
   // Each GET is one attempt: the poll loop itself is the retry, paced by the interval.
   CallOptions options = caller_options;
   options.max_attempts = 1;
+  std::optional<async::Cancellation::Registration> wake;
+  if (settings.cancellation) wake.emplace(settings.cancellation->on_request([&timer] { timer.cancel(); }));
+  auto cancelled = [&] { return settings.cancellation != nullptr && settings.cancellation->requested(); };
   for (;;) {
+    if (cancelled()) {
+      result.outcome = "cancelled";  // the project renders on upstream; a later poll can pick it up
+      co_return result;
+    }
     auto now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       result.outcome = "timeout";
@@ -28,6 +35,7 @@ asio::awaitable<PollResult> poll_project(Client& client, const std::string& id, 
     }
     timer.expires_after(std::min<std::chrono::steady_clock::duration>(wait, deadline - now));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (cancelled()) continue;
     try {
       Project p = co_await client.project(id, options);
       result.project = p;

@@ -182,7 +182,7 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
   std::int64_t committed = co_await async::run_blocking(sv.blocking, committed_q);
   const std::size_t batch_size = static_cast<std::size_t>(std::max(1, cfg.magic_hour.max_concurrency));
   std::size_t next = 0;
-  while (next < fresh_requests.size() && !control.cancelled && !out.guard_stopped) {
+  while (next < fresh_requests.size() && !control.cancellation.requested() && !out.guard_stopped) {
     // The credit guard: a balance observed at most one monitor interval ago.
     auto balance = co_await sv.credits.fresh(cfg.monitor.credits.interval);
     std::vector<db::Submission> rows;
@@ -281,13 +281,17 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
 
   // Poll everything submitted (this run's and an interrupted run's), concurrently.
   std::vector<async::Task> polls;
-  magichour::PollSettings ps{cfg.magic_hour.poll.interval, cfg.magic_hour.poll.timeout, std::chrono::seconds(60)};
+  magichour::PollSettings ps{cfg.magic_hour.poll.interval, cfg.magic_hour.poll.timeout, std::chrono::seconds(60),
+                             &control.cancellation};
   for (const auto& key : to_poll) {
     polls.push_back([&, key]() -> asio::awaitable<void> {
       const std::string& id = project_of[key];
       magichour::PollUpdate no_updates;
       auto result = co_await magichour::poll_project(sv.client, id, ps, call, no_updates);
-      std::string state = result.outcome == "failed" ? "submitted" : result.outcome;  // failed polls stay open
+      // A failed poll or a cancelled run leaves the project `submitted`: not final, so the
+      // image_projects resource keeps refreshing it and nothing is resubmitted.
+      bool still_open = result.outcome == "failed" || result.outcome == "cancelled";
+      std::string state = still_open ? "submitted" : result.outcome;
       std::optional<json::object> raw;
       std::optional<std::int64_t> credits;
       if (result.project) {
@@ -335,7 +339,7 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
   out.resource.pages = 1;
   out.resource.records = static_cast<std::int64_t>(records.size());
   if (!records.empty()) co_await sink.page(hints, records);
-  if (control.cancelled && out.resource.status == "succeeded") out.resource.status = "cancelled";
+  if (control.cancellation.requested() && out.resource.status == "succeeded") out.resource.status = "cancelled";
   if (out.guard_stopped && out.resource.status == "succeeded") {
     out.resource.status = "skipped";
     out.resource.error = "credit guard: " + std::string(out.guard.at("reason").as_string());

@@ -125,10 +125,11 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     co_await async::run_blocking(sv.blocking, update);
   };
 
-  extract::Context ctx{sv.client,          sv.credits,          sv.health, magichour::CallOptions{job.name, 0, ""},
-                       &control.cancelled, std::move(projects), {}};
+  extract::Context ctx{
+      sv.client,           sv.credits, sv.health, magichour::CallOptions{job.name, 0, ""}, control.cancellation.flag(),
+      std::move(projects), {}};
   for (const auto& name : job.resources) {
-    if (control.cancelled) break;
+    if (control.cancellation.requested()) break;
     control.resources.push_back({name, "running"});
     std::size_t slot = control.resources.size() - 1;
     ctx.call.resource = name;
@@ -158,7 +159,7 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
   }
 
   for (const auto& g : job.generate) {
-    if (control.cancelled) break;
+    if (control.cancellation.requested()) break;
     control.resources.push_back({g.resource, "running"});
     std::size_t slot = control.resources.size() - 1;
     normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
@@ -191,7 +192,7 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     log::error("load failed; the package stays for the next attempt", {{"job", job.name}, {"error", e.what()}});
   }
 
-  out.status = overall_status(out.resources, control.cancelled, load_failed);
+  out.status = overall_status(out.resources, control.cancellation.requested(), load_failed);
   if (out.error.empty()) {
     for (const auto& r : out.resources) {
       if (r.status == "failed") {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "async/cancel.hpp"
 #include "config/config.hpp"
 #include "extract/resources.hpp"
 
@@ -53,7 +54,8 @@ struct Services {
 
 // The live view of a run, shared with whoever watches it (CLI progress, control plane).
 struct RunControl {
-  bool cancelled = false;
+  // Cancelling wakes the run's sleeping pollers too: see Cancellation.
+  async::Cancellation cancellation;
   std::int64_t run_id = 0;
   std::string status = "running";
   std::vector<extract::ResourceOutcome> resources;

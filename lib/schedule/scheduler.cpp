@@ -52,7 +52,7 @@ struct TriggerWait {
 
 static LiveRun snapshot(const Active& a) {
   const pipeline::RunControl& c = *a.control;
-  return LiveRun{a.job, c.run_id, a.trigger, c.cancelled, c.resources, c.credits_charged};
+  return LiveRun{a.job, c.run_id, a.trigger, c.cancellation.requested(), c.resources, c.credits_charged};
 }
 
 struct Scheduler::Impl {
@@ -269,7 +269,7 @@ void Scheduler::reload(std::shared_ptr<const config::Config> config) {
 void Scheduler::stop() {
   impl_->stopped = true;
   for (auto& [name, loop] : impl_->loops) Impl::stop_loop(*loop);
-  for (auto& a : impl_->active) a.control->cancelled = true;
+  for (auto& a : impl_->active) a.control->cancellation.request();
 }
 
 bool Scheduler::idle() const { return impl_->running == 0; }
@@ -305,7 +305,7 @@ asio::awaitable<TriggerResult> Scheduler::trigger(const std::string& job) {
 bool Scheduler::cancel(std::int64_t run_id) {
   for (auto& a : impl_->active) {
     if (a.control->run_id == run_id) {
-      a.control->cancelled = true;
+      a.control->cancellation.request();
       log::info("run cancel requested", {{"job", a.job}, {"run_id", run_id}});
       return true;
     }

@@ -132,6 +132,66 @@ TEST_CASE("jobs: every built-in resource and every paginator land in Postgres") 
   CHECK(s.count("SELECT count(*) FROM magic_hour_data.credits") == 2);  // append: one snapshot per run
 }
 
+TEST_CASE("jobs: POST resources send their JSON body on every page, page by query and are retried on 5xx") {
+  // 23 items; 5 of type voice (i % 5 == 2) and 5 of type reference (i % 5 == 1). The first two
+  // POSTs answer 503: a listing POST is retried like a GET, not treated as an uncertain create.
+  SimProcess sim({"--saved-items", "23", "--fault", "POST /v1/_test/saved-items/search status=503 first=2"});
+  Setup s(sim, R"(resources:
+  - name: search_all
+    endpoint:
+      path: _test/saved-items/search
+      method: POST
+      params: {limit: 4}
+      data_selector: items
+      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}
+    primary_key: id
+  - name: search_voice
+    endpoint:
+      path: _test/saved-items/search
+      method: POST
+      json: {filter: {type: voice}}
+      data_selector: items
+      paginator: {type: offset, limit: 2}
+    primary_key: id
+  - name: search_reference
+    endpoint:
+      path: _test/saved-items/search
+      method: POST
+      json: {filter: {type: reference}}
+      params: {limit: 2}
+      data_selector: items
+      paginator: {type: page_number, base_page: 1, total_path: pages}
+    primary_key: id
+jobs:
+  - name: search
+    every: 1h
+    resources: [search_all, search_voice, search_reference]
+)");
+  auto r = s.run("search");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("not supported") == std::string::npos);
+  CHECK(r.err.find("uncertain") == std::string::npos);
+  CHECK(s.text("SELECT status FROM mhloader.runs") == "succeeded");
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.search_all") == 23);
+  CHECK(s.count("SELECT count(DISTINCT id) FROM magic_hour_data.search_all") == 23);
+  // The body reached the simulator: its filter selects 5 of the 23, on every page.
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.search_voice") == 5);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.search_voice WHERE type = 'voice'") == 5);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.search_reference") == 5);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.search_reference WHERE type = 'reference'") == 5);
+  auto resources = json::parse(s.text("SELECT resources::text FROM mhloader.runs")).as_array();
+  REQUIRE(resources.size() == 3);
+  CHECK(resources.at(0).at("pages").as_int64() == 6);  // 4 per page
+  CHECK(resources.at(1).at("pages").as_int64() == 3);  // 2 per page, `total` 5
+  CHECK(resources.at(2).at("pages").as_int64() == 3);  // 2 per page, `pages` 3
+  // 6 + 3 + 3 pages answered 200, after the two 503s that were retried.
+  auto route = curl("GET", sim.base_url() + "/_sim/stats").json().at("routes").at("POST /v1/_test/saved-items/search");
+  CHECK(route.at("status").at("503").as_int64() == 2);
+  CHECK(route.at("status").at("200").as_int64() == 12);
+  CHECK(route.at("requests").as_int64() == 14);
+}
+
 TEST_CASE("jobs: the real API's lack of legacy endpoints skips models and falls back for status") {
   SimProcess sim({"--legacy-endpoints", "off"});
   Setup s(sim, "jobs:\n  - name: account\n    every: 1h\n    resources: [credits, status, models]\n");

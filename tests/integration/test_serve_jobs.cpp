@@ -1,6 +1,6 @@
 // `mhloader serve` scheduling jobs against magichour-sim and the real
 // PostgreSQL: scheduled runs, two daemons sharing one database, reload of the
-// job list, and SIGTERM during a load.
+// job list, SIGTERM during a load and while polling a long render.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -19,10 +19,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// `magic_hour` holds lines for the magic_hour section, e.g. "  poll: {interval: 10s}\n".
 std::string config_for(const SimProcess& sim, const TempDatabase& db, const std::string& state_dir,
-                       const std::string& jobs) {
-  return "state_dir: " + state_dir + "\nmagic_hour:\n  base_url: " + sim.base_url() +
-         "/v1\n  api_key: sim-dev-key\ndestination:\n  dsn: \"" + db.dsn() +
+                       const std::string& jobs, const std::string& magic_hour = "") {
+  return "state_dir: " + state_dir + "\nmagic_hour:\n  base_url: " + sim.base_url() + "/v1\n  api_key: sim-dev-key\n" +
+         magic_hour + "destination:\n  dsn: \"" + db.dsn() +
          "\"\nmonitor:\n  credits: {interval: 1h}\n  health: {interval: 1h}\nresources:\n  - name: saved_items\n"
          "    endpoint:\n      path: saved-items\n      params: {limit: 100}\n      data_selector: items\n"
          "      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}\n    primary_key: id\n"
@@ -129,6 +130,55 @@ TEST_CASE("serve: SIGTERM during a load leaves the load committed or rolled back
   }
 }
 
+TEST_CASE("serve: SIGTERM while polling a long render ends the run at once and leaves its projects submitted") {
+  SimProcess sim({"--render-time", "60s"});
+  TempDatabase db;
+  TempDir dir;
+  // Polls 10 s apart and 25 s of shutdown_timeout: only a cancel that wakes the sleeping
+  // poller ends the run within the few seconds checked below.
+  const std::string jobs =
+      "jobs:\n  - name: render\n    every: 1s\n    generate:\n      - resource: ai_image_generator\n"
+      "        requests:\n          - {image_count: 1, style: {prompt: \"slow one\"}}\n"
+      "          - {image_count: 1, style: {prompt: \"slow two\"}}\n"
+      "  - name: refresh\n    resources: [image_projects]\n";
+  std::string file =
+      dir.write("mhloader.yaml", "shutdown_timeout: 25s\n" + config_for(sim, db, dir.path() + "/state", jobs,
+                                                                        "  poll: {interval: 10s, timeout: 5m}\n"));
+  auto sim_jobs = [&] { return curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64(); };
+  Child daemon({MHLOADER_BIN, "serve", "--config", file}, env());
+  REQUIRE(wait_until(
+      [&] { return count(db, "SELECT count(*) FROM mhloader.submissions WHERE state = 'submitted'") == 2; }, 20s));
+  REQUIRE(sim_jobs() == 2);
+  std::this_thread::sleep_for(500ms);  // the poller is asleep until its first GET, 10 s on
+
+  auto sent = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  auto r = daemon.wait(40s);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  INFO(daemon.err());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 0);
+  CHECK(seconds < 5.0);
+  CHECK(daemon.err().find("shutdown_timeout reached") == std::string::npos);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs") == 1);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'render' AND status = 'cancelled'") == 1);
+  // Not final, not failed: still rendering upstream, so they stay `submitted`.
+  CHECK(count(db, "SELECT count(*) FROM mhloader.submissions WHERE state = 'submitted'") == 2);
+  // What the run had is still loaded: one row per project, as last seen.
+  CHECK(count(db, "SELECT count(*) FROM magic_hour_data.ai_image_generator WHERE status <> 'complete'") == 2);
+
+  // A later run refreshes the projects the cancelled run left behind and resubmits nothing.
+  auto refresh = run_process({MHLOADER_BIN, "run", "refresh", "--config", file}, env());
+  INFO(refresh.err);
+  CHECK(refresh.exit_code == 0);
+  CHECK(count(db, "SELECT count(*) FROM magic_hour_data.image_projects") == 2);
+  CHECK(count(db,
+              "SELECT count(*) FROM magic_hour_data.image_projects i JOIN mhloader.submissions s ON "
+              "s.project_id = i.id WHERE s.state = 'submitted'") == 2);
+  CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'render'") == 1);
+  CHECK(sim_jobs() == 2);
+}
+
 TEST_CASE("serve: after downtime a job that ran before runs its missed tick once, a new job waits") {
   SimProcess sim;
   TempDatabase db;
@@ -145,8 +195,8 @@ TEST_CASE("serve: after downtime a job that ran before runs its missed tick once
                                                            "    resources: [credits]\n  - name: yearly_new\n"
                                                            "    schedule: \"0 0 1 1 *\"\n    resources: [credits]\n"));
   Child daemon({MHLOADER_BIN, "serve", "--config", file}, env());
-  REQUIRE(wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE status = 'succeeded'") >= 1; },
-                     15s));
+  REQUIRE(
+      wait_until([&] { return count(db, "SELECT count(*) FROM mhloader.runs WHERE status = 'succeeded'") >= 1; }, 15s));
   std::this_thread::sleep_for(1s);
   CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'yearly_old' AND trigger = 'catch_up'") == 1);
   CHECK(count(db, "SELECT count(*) FROM mhloader.runs WHERE job = 'yearly_new'") == 0);

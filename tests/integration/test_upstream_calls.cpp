@@ -3,11 +3,13 @@
 // all against magichour-sim.
 #include <doctest/doctest.h>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "async/cancel.hpp"
 #include "async/join.hpp"
 #include "integration/sim_helpers.hpp"
 #include "magichour/poller.hpp"
@@ -165,6 +167,37 @@ TEST_CASE("calls: the poller reports errors, timeouts, and survives 5xx while po
   auto gone = up.run(magichour::poll_project(up.client, "cnotaproject", {20ms, 5s, 1s}, {}, {}));
   CHECK(gone.outcome == "failed");
   CHECK(gone.error.find("404") != std::string::npos);
+}
+
+TEST_CASE("calls: cancelling wakes sleeping pollers at once and leaves the projects as they were") {
+  SimProcess sim({"--render-time", "60s"});
+  Upstream up(sim);
+  std::vector<std::string> ids;
+  for (const char* prompt : {"a", "b", "c"}) {
+    auto b = body(std::string(R"({"image_count": 1, "style": {"prompt": ")") + prompt + R"("}})");
+    ids.push_back(up.run(up.client.create(CreateKind::image_generator, b)).id);
+  }
+  async::Cancellation cancel;
+  // Ten seconds between polls: without the wake-up, each poller would sleep that long.
+  magichour::PollSettings ps{10s, 5min, 60s, &cancel};
+  boost::asio::steady_timer later(up.io);
+  later.expires_after(300ms);
+  later.async_wait([&](const boost::system::error_code&) { cancel.request(); });
+  auto started = std::chrono::steady_clock::now();
+  auto results = up.run(magichour::poll_projects(up.client, ids, ps, {}, {}));
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(elapsed < 2.0);
+  for (const auto& r : results) {
+    CHECK(r.outcome == "cancelled");
+    CHECK_FALSE(r.project.has_value());  // asleep until cancelled: never polled
+  }
+  CHECK(curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64() == 3);
+
+  // Cancelled before polling starts: no request at all.
+  auto before = curl("GET", sim.base_url() + "/_sim/stats").json().at("requests").as_int64();
+  auto r = up.run(magichour::poll_project(up.client, ids[0], ps, {}, {}));
+  CHECK(r.outcome == "cancelled");
+  CHECK(curl("GET", sim.base_url() + "/_sim/stats").json().at("requests").as_int64() == before);
 }
 
 TEST_CASE("calls: upload a file, upscale it, download the result with a matching SHA-256") {

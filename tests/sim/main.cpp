@@ -56,12 +56,15 @@ Test-only shapes (NOT part of the real API, served with --legacy-endpoints on):
   GET /v1/status   {"status": "operational", "time": "<ISO 8601>", "version": "magichour-sim"}
 
 Test-only listings over the saved items (NOT part of the real API; oldest first), one per
-dlt paginator the real API does not use:
+dlt paginator the real API does not use, and one read by POST (dlt's `method: POST`):
   GET /v1/_test/saved-items/offset?offset=&limit=     {"items": [...], "total": N}
   GET /v1/_test/saved-items/pages?page=&per_page=     {"data": [...], "total_pages": P}  (1-based)
   GET /v1/_test/saved-items/links?after=              {"results": [...], "next": "/v1/...?after=K" | null}
   GET /v1/_test/saved-items/header-links?after=       [...] with Link: <URL>; rel="next"
   GET /v1/_test/saved-items/since?since=ISO           {"items": [...]} created at or after `since`
+  POST /v1/_test/saved-items/search?offset=|cursor=|page=&limit=  body {"filter": {"type": T}} (optional)
+                                                      {"items": [...], "total": N, "pages": P, "next_cursor": "K" | null}
+                                                      the body filters, the query string pages (page 1-based, limit 10)
 
 Admin routes (no auth):
   GET/PUT/POST/DELETE /_sim/faults   list, replace, add, clear fault rules

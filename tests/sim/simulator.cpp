@@ -184,6 +184,7 @@ std::string Simulator::route_of(const std::string& method, const std::string& pa
   if (method == "POST" && path == "/v1/files/upload-urls") return "POST /v1/files/upload-urls";
   if (method == "PUT" && starts("/uploads/")) return "PUT /uploads/{path}";
   if (method == "GET" && starts("/outputs/")) return "GET /outputs/{id}/{file}";
+  if (method == "POST" && path == "/v1/_test/saved-items/search") return "POST /v1/_test/saved-items/search";
   if (method == "GET" && starts("/v1/_test/saved-items/")) return "GET /v1/_test/saved-items/{kind}";
   if (method == "GET") {
     for (const char* p : {"/v1/account", "/v1/saved-items", "/v1/credits", "/v1/models", "/v1/status"}) {
@@ -303,6 +304,7 @@ HttpResponse Simulator::dispatch(const HttpRequest& req, const std::string& rout
   if (route == "GET /v1/account") return account();
   if (route == "GET /v1/saved-items") return saved_items(req);
   if (route == "GET /v1/_test/saved-items/{kind}") return test_listing(req);
+  if (route == "POST /v1/_test/saved-items/search") return test_search(req);
   if (!options_.legacy_endpoints) return message(404, "Not Found");  // like the real API
   if (route == "GET /v1/credits") {
     json::object o;
@@ -743,6 +745,53 @@ HttpResponse Simulator::test_listing(const HttpRequest& req) {
     return HttpResponse::json(200, out + "]}");
   }
   return message(404, "Not Found");
+}
+
+// A test-only listing by POST (dlt resources with `method: POST` and `json:`): the JSON
+// body filters, the query string pages. Not part of the real API.
+HttpResponse Simulator::test_search(const HttpRequest& req) {
+  std::optional<std::string> type;
+  if (!req.body.empty()) {
+    json::object body;
+    if (auto err = parse_body(req, body)) return *err;
+    if (const json::value* f = field(body, "filter"); f && !f->is_null()) {
+      if (!f->is_object()) return invalid("filter must be an object");
+      if (const json::value* t = field(f->get_object(), "type"); t && !t->is_null()) {
+        if (!t->is_string()) return invalid("filter.type must be a string");
+        type = std::string(t->get_string());
+      }
+    }
+  }
+  std::vector<std::int64_t> matching;
+  for (std::int64_t i = 0; i < options_.saved_items; ++i) {
+    if (!type || kSavedItemTypes[i % 5] == *type) matching.push_back(i);
+  }
+  const auto total = static_cast<std::int64_t>(matching.size());
+  // One listing for three paginators: `offset`, `cursor` (the next page's offset, as
+  // text) or 1-based `page`, each with `limit`.
+  std::int64_t offset = 0, limit = 10, page = 0;
+  for (const char* name : {"offset", "cursor", "page", "limit"}) {
+    auto v = req.query_param(name);
+    if (!v) continue;
+    std::string_view n(name);
+    std::int64_t& target = n == "limit" ? limit : (n == "page" ? page : offset);
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), target);
+    if (ec != std::errc() || p != v->data() + v->size() || target < 0) {
+      return invalid(std::string(name) + " must be a number");
+    }
+  }
+  if (limit < 1) return invalid("limit must be at least 1");
+  if (page > 0) offset = (page - 1) * limit;
+  std::string out = "{\"items\":[";
+  const std::int64_t end = std::min(total, offset + limit);
+  for (std::int64_t k = offset; k < end; ++k) {
+    if (k != offset) out += ',';
+    append_saved_item(out, matching[static_cast<std::size_t>(k)]);
+  }
+  out += "],\"total\":" + std::to_string(total) + ",\"pages\":" + std::to_string((total + limit - 1) / limit) +
+         ",\"next_cursor\":";
+  out += end < total ? "\"" + std::to_string(end) + "\"" : std::string("null");
+  return HttpResponse::json(200, out + "}");
 }
 
 HttpResponse Simulator::models() {

@@ -100,6 +100,7 @@ class Simulator {
   net::HttpResponse saved_items(const net::HttpRequest& req);
   net::HttpResponse models();
   net::HttpResponse test_listing(const net::HttpRequest& req);
+  net::HttpResponse test_search(const net::HttpRequest& req);
   void append_saved_item(std::string& body, std::int64_t index) const;
   net::HttpResponse admin(const net::HttpRequest& req);
 
