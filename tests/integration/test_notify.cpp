@@ -126,7 +126,7 @@ class NotifySocket {
 
 std::string config_yaml(const std::string& dsn, const std::string& state_dir) {
   return "state_dir: " + state_dir + "\nmagic_hour: {api_key: mhk_notify_test}\ndestination:\n  dsn: \"" + dsn +
-         "\"\njobs: [{name: account, every: 1m, resources: [credits]}]\n";
+         "\"\ncontrol: {listen: \"127.0.0.1:0\"}\njobs: [{name: account, every: 1m, resources: [credits]}]\n";
 }
 
 ProcessOptions notify_env(const std::string& socket_path, const std::string& watchdog_usec) {

@@ -22,7 +22,8 @@ const std::string kDbPassword = "SERVEDBPASSWORD";
 
 std::string config_yaml(const std::string& dsn, const std::string& state_dir, const std::string& extra = "") {
   return "state_dir: " + state_dir + "\nmagic_hour: {api_key: " + kApiKey + "}\ndestination:\n  dsn: \"" + dsn +
-         "\"\n" + extra + "jobs: [{name: account, every: 1m, resources: [credits]}]\n";
+         "\"\n" + (extra.find("control:") == std::string::npos ? "control: {listen: \"127.0.0.1:0\"}\n" : "") + extra +
+         "jobs: [{name: account, every: 1m, resources: [credits]}]\n";
 }
 
 ProcessOptions serve_env() {
