@@ -73,7 +73,7 @@ struct ControlConfig {
   std::uint16_t port = 8686;
   Secret token;  // empty: /api/v1/* refuses every request
   std::optional<TlsConfig> tls;
-  int max_connections = 256;
+  int max_connections = 1024;  // beyond: the oldest idle connection is closed, else 503
   Duration read_timeout{10'000};  // one request, once its first byte arrived (slow clients are cut off)
   Duration idle_timeout{60'000};  // a keep-alive connection waiting for its next request
 };

@@ -165,6 +165,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   std::map<std::string, db::JobOverview> overview;
   std::optional<std::chrono::steady_clock::time_point> overview_at;
   bool overview_refreshing = false;
+  std::uint64_t overview_edits = 0;  // local changes (pause/resume) a read started earlier must not undo
 
   explicit Impl(ControlDeps d) : deps(std::move(d)) {}
 
@@ -185,9 +186,13 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> refresh_overview() {
     auto q = [this] { return db::job_overview(deps.db); };
+    const std::uint64_t edits = overview_edits;
     try {
-      overview = co_await async::run_blocking(deps.blocking, q);
-      overview_at = std::chrono::steady_clock::now();
+      auto fresh = co_await async::run_blocking(deps.blocking, q);
+      if (edits == overview_edits) {
+        overview = std::move(fresh);
+        overview_at = std::chrono::steady_clock::now();
+      }
     } catch (const std::exception& e) {
       log::debug("cannot refresh the job overview", {{"error", e.what()}});
     }
@@ -200,7 +205,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   // so the job list answers from memory while a big load keeps Postgres busy.
   asio::awaitable<void> ensure_overview() {
     if (!overview_at) {
-      co_await refresh_overview();
+      for (int i = 0; i < 3 && !overview_at; ++i) co_await refresh_overview();
       if (!overview_at) throw Problem(503, "the job state cannot be read from Postgres");
     } else if (!overview_refreshing && std::chrono::steady_clock::now() - *overview_at > kOverviewMaxAge) {
       overview_refreshing = true;
@@ -288,6 +293,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     auto q = [&] { db::set_paused(deps.db, job, paused); };
     co_await async::run_blocking(deps.blocking, q);
     overview[job].paused = paused;
+    ++overview_edits;
     log::info(paused ? "job paused" : "job resumed", {{"job", job}});
     co_return json_response(200, json::object{{"job", job}, {"paused", paused}});
   }

@@ -6,21 +6,26 @@ namespace mh::control {
 
 namespace {
 
+// "/a/b" → {a, b}; "/" → {""}; "/a/" → {a, ""}: empty segments count, so trailing and
+// doubled slashes do not match a template. Not starting with '/': no segments at all.
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i <= path.size()) {
+  if (path.empty() || path.front() != '/') return out;
+  std::size_t i = 1;
+  for (;;) {
     std::size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    if (j > i || (i > 0 && i == path.size())) out.push_back(path.substr(i, j - i));
+    if (j == std::string_view::npos) {
+      out.push_back(path.substr(i));
+      return out;
+    }
+    out.push_back(path.substr(i, j - i));
     i = j + 1;
   }
-  return out;
 }
 
 bool match_path(std::string_view templ, std::string_view path, PathParams& params) {
   auto t = segments(templ), p = segments(path);
-  if (t.size() != p.size()) return false;
+  if (t.empty() || t.size() != p.size()) return false;
   PathParams found;
   for (std::size_t i = 0; i < t.size(); ++i) {
     if (t[i].size() > 2 && t[i].front() == '{' && t[i].back() == '}') {

@@ -26,16 +26,6 @@ constexpr const char* kOutcomes[] = {"succeeded", "failed", "cancelled", "skippe
 constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
                                              "canceled", "timeout",   "uncertain", "abandoned"};
 
-pm::Family<pm::Counter>& counter(pm::Registry& r, const char* name, const char* help) {
-  return pm::BuildCounter().Name(name).Help(help).Register(r);
-}
-pm::Family<pm::Gauge>& gauge(pm::Registry& r, const char* name, const char* help) {
-  return pm::BuildGauge().Name(name).Help(help).Register(r);
-}
-pm::Family<pm::Histogram>& histogram(pm::Registry& r, const char* name, const char* help) {
-  return pm::BuildHistogram().Name(name).Help(help).Register(r);
-}
-
 std::string str(std::string_view s) { return std::string(s); }
 
 }  // namespace
@@ -43,6 +33,24 @@ std::string str(std::string_view s) { return std::string(s); }
 struct Metrics::Impl {
   std::shared_ptr<pm::Registry> registry = std::make_shared<pm::Registry>();
   pm::Registry& r = *registry;
+  // Every family with its HELP and TYPE lines (see serialize()).
+  std::vector<std::pair<std::string, std::string>> declared;  // name, "# HELP …\n# TYPE …\n"
+
+  void declare(const char* name, const char* help, const char* type) {
+    declared.emplace_back(name, std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n");
+  }
+  pm::Family<pm::Counter>& counter(pm::Registry& reg, const char* name, const char* help) {
+    declare(name, help, "counter");
+    return pm::BuildCounter().Name(name).Help(help).Register(reg);
+  }
+  pm::Family<pm::Gauge>& gauge(pm::Registry& reg, const char* name, const char* help) {
+    declare(name, help, "gauge");
+    return pm::BuildGauge().Name(name).Help(help).Register(reg);
+  }
+  pm::Family<pm::Histogram>& histogram(pm::Registry& reg, const char* name, const char* help) {
+    declare(name, help, "histogram");
+    return pm::BuildHistogram().Name(name).Help(help).Register(reg);
+  }
   pm::Family<pm::Gauge>& build_info = gauge(r, "mhloader_build_info", "Build version and revision; always 1");
 
   pm::Family<pm::Counter>& runs = counter(r, "mhloader_runs_total", "Finished runs (and skipped ticks) by outcome");
@@ -196,7 +204,14 @@ void Metrics::control_request(std::string_view route, int code, double seconds) 
 
 std::string Metrics::serialize() const {
   impl_->update_process();
-  return pm::TextSerializer().Serialize(impl_->registry->Collect());
+  std::string text = pm::TextSerializer().Serialize(impl_->registry->Collect());
+  // prometheus-cpp leaves out a family without series; DESIGN.md wants every family
+  // exported from the start, so one whose label sets are not known yet (upstream
+  // endpoints and codes) shows its HELP and TYPE with no samples.
+  for (const auto& [name, head] : impl_->declared) {
+    if (text.find("# TYPE " + name + " ") == std::string::npos) text += head;
+  }
+  return text;
 }
 
 }  // namespace mh::metrics

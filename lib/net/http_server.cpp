@@ -14,15 +14,30 @@ asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, asio
 
 // Over the cap: answer 503 right away instead of leaving the client hanging.
 asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
+  static const std::string kBody =
+      R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"too many connections"})";
   static const std::string kResponse =
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nConnection: close\r\n"
-      "Content-Length: 96\r\n\r\n"
-      R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"too many connections"})";
+      "Content-Length: " +
+      std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
   beast::tcp_stream stream(std::move(socket));
   stream.expires_after(std::chrono::seconds(5));
   co_await asio::async_write(stream, asio::buffer(kResponse), asio::as_tuple(asio::use_awaitable));
   boost::system::error_code ignored;
   stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+// At the cap, the oldest connection waiting between requests makes room: holding
+// connections open without using them must not lock other clients out.
+bool evict_idle(HttpServer::Impl& impl) {
+  for (auto& s : impl.sessions) {
+    if (s.idle && s.cancel) {
+      s.cancel();
+      s.idle = false;  // on its way out; not chosen twice
+      return true;
+    }
+  }
+  return false;
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
@@ -38,7 +53,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
     }
     boost::system::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    if (impl->sessions.size() >= impl->options.max_connections) {
+    if (impl->sessions.size() >= impl->options.max_connections && !evict_idle(*impl)) {
       asio::co_spawn(impl->io, refuse(std::move(socket)), asio::detached);
     } else if (impl->tls_context) {
       detail::spawn_tls_session(impl, std::move(socket));

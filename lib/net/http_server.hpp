@@ -27,7 +27,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{60'000};   // keep-alive wait for the next request
   std::chrono::milliseconds read_timeout{10'000};   // one request, once its first byte arrived
   std::chrono::milliseconds write_timeout{30'000};  // one response
-  std::size_t max_connections = 256;                // beyond: 503 and close
+  std::size_t max_connections = 256;                // beyond: the oldest idle one is closed, else 503
   std::optional<std::string> tls_cert_file;         // PEM chain; with tls_key_file enables TLS
   std::optional<std::string> tls_key_file;
   std::string server_header = "mhloader";

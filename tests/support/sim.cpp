@@ -39,10 +39,11 @@ CurlResponse curl(const std::string& method, const std::string& url, const CurlO
   TempDir dir;
   std::string head_file = dir.path() + "/head";
   std::string body_file = dir.path() + "/body";
+  // -X HEAD would wait for the body Content-Length announces; -I knows there is none.
   std::vector<std::string> argv{"/usr/bin/curl",
                                 "-sS",
-                                "-X",
-                                method,
+                                method == "HEAD" ? "-I" : "-X",
+                                method == "HEAD" ? "-s" : method,
                                 "-D",
                                 head_file,
                                 "-o",

@@ -118,7 +118,10 @@ asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& 
     if (buffer.size() == 0) {
       tcp.expires_after(opt.idle_timeout);
       std::size_t n = 0;
-      std::tie(ec, n) = co_await http::async_read_some(stream, buffer, parser, as_tuple(use_awaitable));
+      // A raw read: it returns with the first byte (the parser's read_some would keep
+      // reading, under the idle timeout, until a whole request line arrived).
+      std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(4096), as_tuple(use_awaitable));
+      if (!ec) buffer.commit(n);
     }
     entry->idle = false;
     if (!ec && !parser.is_header_done()) {
@@ -152,7 +155,7 @@ asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& 
     } else if (ec == http::error::body_limit) {
       res = error_response(413, "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
     } else if (ec) {
-      if (!parser.got_some()) co_return;  // the peer went away before sending anything
+      if (!parser.got_some() && buffer.size() == 0) co_return;  // the peer went away before sending anything
       res = error_response(400, "malformed HTTP request");
     } else {
       request = to_request(parser.get(), remote, tls);
