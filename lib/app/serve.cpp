@@ -226,9 +226,11 @@ class Daemon {
     }
     const auto& before = cfg_->control;
     const auto& after = result.config->control;
-    if (before.listen != after.listen || before.tls.has_value() != after.tls.has_value() ||
-        before.max_connections != after.max_connections || before.read_timeout != after.read_timeout ||
-        before.idle_timeout != after.idle_timeout) {
+    const bool tls_changed =
+        before.tls.has_value() != after.tls.has_value() ||
+        (before.tls && (before.tls->cert_file != after.tls->cert_file || before.tls->key_file != after.tls->key_file));
+    if (before.listen != after.listen || tls_changed || before.max_connections != after.max_connections ||
+        before.read_timeout != after.read_timeout || before.idle_timeout != after.idle_timeout) {
       log::warn("control listener settings changed; they take effect at the next restart (the token applies now)");
     }
     cfg_ = std::make_shared<const config::Config>(std::move(*result.config));

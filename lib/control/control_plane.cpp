@@ -17,6 +17,7 @@
 #include "control/router.hpp"
 #include "db/inspect.hpp"
 #include "db/ops.hpp"
+#include "db/pool.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
 #include "log/log.hpp"
@@ -43,6 +44,8 @@ constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete"
 // How old the job list's database part (pause flags, last runs) may be before a
 // background refresh; requests never wait for it once it was read once.
 constexpr auto kOverviewMaxAge = std::chrono::seconds(1);
+// Older than this (nobody asked for a while): the request waits for a fresh read.
+constexpr auto kOverviewWaitAge = std::chrono::seconds(5);
 
 HttpResponse json_response(int status, const json::value& body) {
   return HttpResponse::json(status, json::serialize(body));
@@ -207,7 +210,12 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     if (!overview_at) {
       for (int i = 0; i < 3 && !overview_at; ++i) co_await refresh_overview();
       if (!overview_at) throw Problem(503, "the job state cannot be read from Postgres");
-    } else if (!overview_refreshing && std::chrono::steady_clock::now() - *overview_at > kOverviewMaxAge) {
+    } else if (overview_refreshing) {
+      // A read is on its way; answer from memory meanwhile.
+    } else if (std::chrono::steady_clock::now() - *overview_at > kOverviewWaitAge) {
+      overview_refreshing = true;
+      co_await refresh_overview();  // after a quiet spell: read it now rather than answer old news
+    } else if (std::chrono::steady_clock::now() - *overview_at > kOverviewMaxAge) {
       overview_refreshing = true;
       asio::co_spawn(deps.io, refresh_in_background(shared_from_this()), asio::detached);
     }
@@ -483,7 +491,9 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     co_return problem_response(503, detail, {{"reasons", std::move(list)}});
   }
 
-  asio::awaitable<HttpResponse> reload(const HttpRequest&, const PathParams&) {
+  asio::awaitable<HttpResponse> reload(const HttpRequest& req, const PathParams&) {
+    // No token on /-/* (DESIGN.md); but a web page must not make a browser post here.
+    if (req.header("Origin")) throw Problem(403, "cross-origin requests to /-/reload are refused");
     ReloadResult r = co_await deps.reload();
     json::array warnings;
     for (const auto& w : r.warnings) warnings.push_back(json::value(w));
@@ -538,6 +548,8 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
       answer = co_await m.route->handler(req, m.params);
     } catch (const Problem& p) {
       problem = p;
+    } catch (const db::Unavailable& e) {
+      problem = Problem(503, std::string("postgres is unavailable: ") + e.what());
     } catch (const std::exception& e) {
       log::error("control request failed", {{"route", m.route->name()}, {"error", e.what()}});
       problem = Problem(500, "internal error; see the daemon's log");
@@ -554,7 +566,10 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     }
     const double seconds = std::chrono::duration<double>(x.duration).count();
     deps.metrics.control_request(route, x.status, seconds);
-    if (x.status >= 400) {
+    if (x.request.method.empty()) {
+      log::info("control request refused before it parsed",
+                {{"status", x.status}, {"remote", x.request.remote_address}});
+    } else if (x.status >= 400) {
       // The path only: a query string is the client's and may carry anything.
       log::info("control request refused", {{"method", x.request.method},
                                             {"path", x.request.path.substr(0, 200)},

@@ -23,11 +23,11 @@ void Pool::with(const std::function<void(pqxx::connection_base&)>& f) {
       idle_.pop_back();
     }
   }
-  if (!conn || !conn->c.is_open()) conn = std::make_unique<Conn>(dsn_);
   try {
+    if (!conn || !conn->c.is_open()) conn = std::make_unique<Conn>(dsn_);
     f(conn->c);
-  } catch (const pqxx::broken_connection&) {
-    throw;  // dropped with `conn`
+  } catch (const pqxx::broken_connection& e) {
+    throw Unavailable(e.what());  // the connection is dropped with `conn`
   }
   std::lock_guard lock(mu_);
   if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));

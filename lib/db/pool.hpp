@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,13 @@ class connection_base;
 
 namespace mh::db {
 
+// Postgres cannot be reached (connect failed or the connection broke): callers
+// answer "unavailable, try again", not "internal error".
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Pool {
  public:
   explicit Pool(std::string dsn, std::size_t max_idle = 4);
@@ -22,7 +30,8 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Runs `f` with a connection; a connection that failed is not reused.
+  // Runs `f` with a connection; a connection that failed is not reused. Throws
+  // Unavailable when Postgres cannot be reached, else what `f` throws.
   void with(const std::function<void(pqxx::connection_base&)>& f);
   const std::string& dsn() const { return dsn_; }
 

@@ -34,7 +34,7 @@ class PageSink {
 
 struct ResourceOutcome {
   std::string name;
-  std::string status = "succeeded";  // succeeded | failed | skipped | cancelled
+  std::string status = "succeeded";  // succeeded | failed | skipped | cancelled (running while in progress)
   std::int64_t pages = 0;
   std::int64_t records = 0;
   std::string error;                          // why it failed or was skipped

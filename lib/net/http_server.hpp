@@ -36,7 +36,8 @@ struct HttpServerOptions {
 // Handlers run on the server's io_context thread and may co_await.
 using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(const HttpRequest&)>;
 
-// Called once per finished request (for access logs and metrics).
+// Called once per finished request (for access logs and metrics); for a request
+// refused before it parsed (431, 413, 400) `request` has an empty method and path.
 struct HttpExchange {
   const HttpRequest& request;
   int status;

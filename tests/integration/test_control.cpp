@@ -290,6 +290,11 @@ TEST_CASE("control: 404, 405 with Allow, HEAD, bad parameters and bodies get pro
 
   CHECK(d.call("GET", "/-/healthy").status == 200);  // nothing above hurt the daemon
   CHECK(d.child().err().find("msg=\"control request refused\"") != std::string::npos);
+  // Refused before parsing: logged and counted too.
+  CHECK(d.child().err().find("msg=\"control request refused before it parsed\" status=431") != std::string::npos);
+  const std::string metrics = d.call("GET", "/metrics", false).body;
+  CHECK(metrics.find("mhloader_control_requests_total{code=\"431\",route=\"unmatched\"} 1") != std::string::npos);
+  CHECK(metrics.find("mhloader_control_requests_total{code=\"413\",route=\"unmatched\"} 1") != std::string::npos);
 }
 
 TEST_CASE("control: a client sending one byte a second is cut off, and 1,000 connections leave others served") {
@@ -494,6 +499,11 @@ TEST_CASE("control: POST /-/reload applies a good config, keeps the old one on a
   };
   CHECK(metric("mhloader_config_last_reload_successful") == 1);
 
+  // A browser on another page cannot make a reload happen.
+  CurlOptions cross;
+  cross.headers.push_back("Origin: http://evil.example");
+  CHECK(curl("POST", d.url("/-/reload"), cross).status == 403);
+
   d.write_config(jobs_yaml() + "  - {name: added, every: 1h, resources: [status]}\n");
   auto ok = d.call("POST", "/-/reload", false);
   CHECK(ok.status == 200);
@@ -536,6 +546,9 @@ TEST_CASE("control: /-/ready is 503 with the reason while Postgres is unreachabl
   CHECK(d.call("GET", "/-/healthy", false).status == 200);
   auto trig = d.call("POST", "/api/v1/jobs/account/runs");
   CHECK(trig.status == 503);
+  auto runs = d.call("GET", "/api/v1/runs");
+  CHECK(runs.status == 503);
+  CHECK(std::string(runs.json().at("detail").as_string()).find("postgres is unavailable") == 0);
 }
 
 TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2.6 family") {

@@ -98,7 +98,8 @@ std::string family_of(const std::string& name, const std::map<std::string, Famil
 const std::set<std::string> kTargetLabels{"instance", "job", "pod"};
 
 const std::vector<std::string> kDeployFiles{"deploy/prometheus/rules.yml", "deploy/prometheus/rules_test.yml",
-                                            "deploy/grafana/dashboards/mhloader.json", "docs/operations.md"};
+                                            "deploy/grafana/dashboards/mhloader.json", "docs/operations.md",
+                                            "docs/control-plane.md"};
 
 }  // namespace
 

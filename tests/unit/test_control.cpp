@@ -1,6 +1,12 @@
 // The control plane's route matching and token check, without a server.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <boost/json.hpp>
+#include <regex>
+#include <set>
+
+#include "control/control_plane.hpp"
 #include "control/problem.hpp"
 #include "control/router.hpp"
 
@@ -81,4 +87,63 @@ TEST_CASE("problem answers carry type, title, status, detail and extra members")
   CHECK(r.status == 409);
   CHECK(r.header("Content-Type") == "application/problem+json");
   CHECK(r.body == R"({"type":"about:blank","title":"Conflict","status":409,"detail":"already running","run_id":7})");
+}
+
+// The served OpenAPI document describes exactly the route table: no route goes
+// undocumented, no documented route is missing, and the security matches.
+TEST_CASE("openapi: the document lists every route of the table with its auth and path parameters") {
+  namespace json = boost::json;
+  json::value doc = json::parse(mh::control::openapi_document());
+  CHECK(std::string(doc.at("openapi").as_string()).rfind("3.", 0) == 0);
+  const json::object& paths = doc.at("paths").as_object();
+  const json::object& components = doc.at("components").as_object();
+  auto resolve = [&](const json::value& v) -> const json::object& {
+    if (const json::value* ref = v.as_object().if_contains("$ref")) {
+      std::string r(ref->as_string());  // "#/components/parameters/runId"
+      return components.at("parameters").at(r.substr(r.rfind('/') + 1)).as_object();
+    }
+    return v.as_object();
+  };
+  std::set<std::string> documented;
+  for (const auto& [path, item] : paths) {
+    for (const auto& [method, op] : item.as_object()) {
+      if (method == "parameters" || method == "summary" || method == "description") continue;
+      std::string m(method);
+      std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+      documented.insert(m + " " + std::string(path));
+    }
+  }
+  std::set<std::string> served;
+  for (const auto& r : mh::control::route_table()) {
+    const std::string name = r.method + " " + r.path;
+    served.insert(name);
+    CAPTURE(name);
+    REQUIRE(paths.contains(r.path));
+    const json::object& item = paths.at(r.path).as_object();
+    std::string lower = r.method;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    REQUIRE(item.contains(lower));
+    const json::object& op = item.at(lower).as_object();
+    // Security: the operation's own, else the document's.
+    const json::value& security = op.contains("security") ? op.at("security") : doc.at("security");
+    bool bearer = false;
+    for (const auto& s : security.as_array()) bearer = bearer || s.as_object().contains("bearerAuth");
+    CHECK(bearer == r.auth);
+    if (r.auth) CHECK(op.at("responses").as_object().contains("401"));
+    // Every {param} of the template is declared as a path parameter.
+    std::set<std::string> declared;
+    for (const json::object* holder : {&item, &op}) {
+      if (const json::value* ps = holder->if_contains("parameters")) {
+        for (const auto& p : ps->as_array()) {
+          const json::object& po = resolve(p);
+          if (po.at("in").as_string() == "path") declared.insert(std::string(po.at("name").as_string()));
+        }
+      }
+    }
+    std::regex param_re(R"(\{(\w+)\})");
+    std::set<std::string> wanted;
+    for (std::sregex_iterator it(r.path.begin(), r.path.end(), param_re), end; it != end; ++it) wanted.insert((*it)[1]);
+    CHECK(declared == wanted);
+  }
+  CHECK(documented == served);
 }

@@ -173,9 +173,12 @@ asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& 
       timer.expires_after(res.delay);
       co_await timer.async_wait(as_tuple(use_awaitable));
     }
-    if (impl->observer && request) {
+    if (impl->observer) {
+      // A request refused before it parsed (431, 413, 400) is observed too, with an empty method.
+      HttpRequest unparsed;
+      unparsed.remote_address = remote;
       impl->observer(
-          {*request, res.action == ResponseAction::send ? res.status : 0,
+          {request ? *request : unparsed, res.action == ResponseAction::send ? res.status : 0,
            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started)});
     }
     if (res.action == ResponseAction::reset) {
