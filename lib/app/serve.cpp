@@ -268,7 +268,8 @@ class Daemon {
         rt_->health.start();
         scheduler_->reload(cfg_);  // the config may have been reloaded while waiting
         postgres_->start();
-        log::info("mhloader ready", {{"jobs", cfg_->jobs.size()}, {"listen", cfg_->control.listen}});
+        log::info("mhloader ready", {{"jobs", cfg_->jobs.size()},
+                                     {"listen", cfg_->control.host + ":" + std::to_string(server_->port())}});
         // systemd Type=notify: READY=1 where we log "mhloader ready": the control listener is
         // already up (start_control_plane), the database migrated, monitors and scheduler started.
         ready_ = true;
