@@ -583,3 +583,34 @@ TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2
   auto lint = mh::test::run_process({"/bin/sh", "-c", "promtool check metrics < " + file});
   CHECK_MESSAGE(lint.exit_code == 0, lint.out << lint.err);
 }
+
+TEST_CASE("control: the Dockerfile HEALTHCHECK and the Kubernetes probes pass against a running daemon") {
+  Daemon d;
+  REQUIRE(d.wait_ready());
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  // HEALTHCHECK ... CMD ["/bin/bash", "-c", "... /dev/tcp/127.0.0.1/8686 ..."]
+  const std::string dockerfile = slurp(MHLOADER_SOURCE_DIR "/Dockerfile");
+  std::smatch m;
+  REQUIRE(std::regex_search(dockerfile, m, std::regex(R"(HEALTHCHECK[^\n]*\\\n\s*CMD (\[[^\n]*\]))")));
+  json::array cmd = json::parse(m[1].str()).as_array();
+  std::vector<std::string> argv;
+  for (const auto& a : cmd) {
+    argv.push_back(std::regex_replace(std::string(a.as_string()), std::regex("8686"), std::to_string(d.port())));
+  }
+  auto healthy = mh::test::run_process(argv);
+  CHECK_MESSAGE(healthy.exit_code == 0, healthy.err);
+
+  const std::string deployment = slurp(MHLOADER_SOURCE_DIR "/deploy/k8s/deployment.yaml");
+  std::set<std::string> probes;
+  const std::regex probe_re(R"(httpGet: \{path: (\S+), port)");
+  for (std::sregex_iterator it(deployment.begin(), deployment.end(), probe_re), end; it != end; ++it) {
+    probes.insert((*it)[1]);
+  }
+  CHECK(probes == std::set<std::string>{"/-/healthy", "/-/ready"});
+  for (const auto& p : probes) CHECK(d.call("GET", p, false).status == 200);
+}
