@@ -24,6 +24,7 @@
 #include "support/process.hpp"
 #include "support/sim.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_files.hpp"
 
 using mh::test::Child;
 using mh::test::curl;
@@ -613,4 +614,23 @@ TEST_CASE("control: the Dockerfile HEALTHCHECK and the Kubernetes probes pass ag
   }
   CHECK(probes == std::set<std::string>{"/-/healthy", "/-/ready"});
   for (const auto& p : probes) CHECK(d.call("GET", p, false).status == 200);
+}
+
+TEST_CASE("control: with control.tls the listener speaks HTTPS only") {
+  TempDir certs;
+  auto tls = mh::test::make_tls_files(certs);
+  Daemon d({}, "  tls: {cert_file: " + tls.cert + ", key_file: " + tls.key + "}\n");
+  REQUIRE(d.wait_ready());
+  CHECK(d.child().err().find("tls=true") != std::string::npos);
+  const std::string https = "https://127.0.0.1:" + std::to_string(d.port());
+  CurlOptions o;
+  o.cacert = tls.ca;
+  o.headers.push_back("Authorization: Bearer " + kToken);
+  auto r = curl("GET", https + "/api/v1/jobs", o);
+  CHECK(r.status == 200);
+  CHECK(r.json().at("jobs").as_array().size() == 2);
+  CurlOptions wrong_ca;
+  wrong_ca.cacert = tls.other_ca;
+  CHECK(curl("GET", https + "/-/healthy", wrong_ca).curl_exit == 60);  // certificate not trusted
+  CHECK(d.call("GET", "/-/healthy", false).status == 0);               // plain HTTP gets no answer
 }

@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "support/pg.hpp"
 #include "support/process.hpp"
+#include "support/sim.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -173,6 +175,12 @@ TEST_CASE("notify: READY after start-up, WATCHDOG pings, RELOADING/READY on SIGH
   // READY=1 comes after the daemon is ready (its log line is written first), and only once.
   CHECK(daemon.err().find("msg=\"mhloader ready\"") != std::string::npos);
   CHECK(count(start, "READY=1") == 1);
+  // ... and after the control listener is up: it answers at once.
+  std::smatch port;
+  const std::string log = daemon.err();
+  REQUIRE(std::regex_search(log, port, std::regex(R"(msg="control plane listening" listen=127\.0\.0\.1:(\d+))")));
+  auto healthy = mh::test::curl("GET", "http://127.0.0.1:" + port[1].str() + "/-/ready");
+  CHECK_MESSAGE(healthy.status == 200, healthy.body);
   for (const auto& m : start) {
     CHECK_MESSAGE(m.pid == daemon.pid(), "sent by pid " << m.pid << ", main pid is " << daemon.pid());
     CHECK_FALSE(m.has("RELOADING=1"));
