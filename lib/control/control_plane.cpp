@@ -38,9 +38,6 @@ using net::HttpResponse;
 namespace {
 
 constexpr const char* kSchemaName = "magic_hour";
-constexpr const char* kRunStatuses[] = {"running", "succeeded", "failed", "cancelled", "skipped", "partial"};
-constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
-                                             "canceled", "timeout",   "uncertain", "abandoned"};
 // How old the job list's database part (pause flags, last runs) may be before a
 // background refresh; requests never wait for it once it was read once.
 constexpr auto kOverviewMaxAge = std::chrono::seconds(1);
@@ -111,30 +108,15 @@ json::object run_json(const db::RunRow& r) {
                       {"details", r.details}};
 }
 
-json::array resources_json(const std::vector<extract::ResourceOutcome>& rs) {
-  json::array a;
-  for (const auto& r : rs) a.push_back(r.to_json());
-  return a;
-}
-
 // A run of this process as it goes: the in-memory state is newer than the row.
 void overlay_live(json::object& run, const schedule::LiveRun& live) {
   std::int64_t rows = 0;
   for (const auto& r : live.resources) rows += r.records;
-  run["resources"] = resources_json(live.resources);
+  run["resources"] = extract::to_json(live.resources);
   run["rows"] = rows;
   run["credits_charged"] = live.credits_charged;
   run["live"] = true;
   run["cancel_requested"] = live.cancel_requested;
-}
-
-std::string schedule_text(const config::JobConfig& j) {
-  switch (j.schedule.kind) {
-    case config::JobSchedule::Kind::cron: return j.schedule.expression;
-    case config::JobSchedule::Kind::every: return "every " + config::format_duration(j.schedule.every);
-    case config::JobSchedule::Kind::manual: return "manual";
-  }
-  return "manual";
 }
 
 json::object submission_json(const db::Submission& s) {
@@ -229,7 +211,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   }
 
   json::object job_json(const config::JobConfig& j, const std::vector<schedule::JobStatus>& statuses) {
-    json::object o{{"name", j.name}, {"schedule", schedule_text(j)}, {"timezone", j.timezone}};
+    json::object o{{"name", j.name}, {"schedule", schedule::describe(j.schedule)}, {"timezone", j.timezone}};
     json::array resources;
     for (const auto& r : j.resources) resources.push_back(json::value(r));
     for (const auto& g : j.generate) resources.push_back(json::value(g.resource));
@@ -322,7 +304,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<HttpResponse> list_runs(const HttpRequest& req, const PathParams&) {
     const auto job = param(req, "job");
-    const auto status = enum_param(req, "status", kRunStatuses);
+    const auto status = enum_param(req, "status", db::kRunStatuses);
     const int limit = static_cast<int>(int_param(req, "limit", 50, 1, 500));
     std::optional<std::int64_t> before;
     if (auto b = param(req, "before")) before = parse_int(*b, "query parameter 'before'", 1, INT64_MAX);
@@ -403,7 +385,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<HttpResponse> list_submissions(const HttpRequest& req, const PathParams&) {
-    const auto state = enum_param(req, "state", kSubmissionStates);
+    const auto state = enum_param(req, "state", db::kSubmissionStates);
     const int limit = static_cast<int>(int_param(req, "limit", 100, 1, 1000));
     auto q = [&] { return db::list_submissions(deps.db, state, limit); };
     std::vector<db::Submission> rows = co_await async::run_blocking(deps.blocking, q);

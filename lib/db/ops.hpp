@@ -16,6 +16,12 @@ namespace mh::db {
 
 class Pool;
 
+// What mhloader.runs.status and mhloader.submissions.state hold (the control
+// plane's filters and the metrics' label sets come from these lists).
+inline constexpr const char* kRunStatuses[] = {"running", "succeeded", "failed", "cancelled", "skipped", "partial"};
+inline constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
+                                                    "canceled", "timeout",   "uncertain", "abandoned"};
+
 struct RunRow {
   std::int64_t id = 0;
   std::string job;

@@ -23,6 +23,12 @@ json::object ResourceOutcome::to_json() const {
   return o;
 }
 
+json::array to_json(const std::vector<ResourceOutcome>& outcomes) {
+  json::array a;
+  for (const auto& r : outcomes) a.push_back(r.to_json());
+  return a;
+}
+
 normalize::Resource builtin_hints(const std::string& name) {
   if (name == "models" || name == "image_projects") return {name, WriteDisposition::merge, {"id"}, std::nullopt};
   return {name, WriteDisposition::append, {}, std::nullopt};  // credits, status: one snapshot per run

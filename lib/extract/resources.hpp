@@ -41,6 +41,8 @@ struct ResourceOutcome {
   std::optional<boost::json::object> cursor;  // new incremental state to store with the load
   boost::json::object to_json() const;
 };
+// [{name, status, pages, rows, error}], as runs records and the control plane show them.
+boost::json::array to_json(const std::vector<ResourceOutcome>& outcomes);
 
 struct Context {
   magichour::Client& client;

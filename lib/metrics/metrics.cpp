@@ -8,6 +8,7 @@
 
 #include <mutex>
 
+#include "db/ops.hpp"
 #include "metrics/process.hpp"
 
 namespace mh::metrics {
@@ -22,9 +23,6 @@ const pm::Histogram::BucketBoundaries kRunBuckets{0.1, 0.5, 1, 2.5, 5, 10, 30, 6
 // The control plane answers in microseconds to milliseconds.
 const pm::Histogram::BucketBoundaries kControlBuckets{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                       0.05,   0.1,   0.25,   0.5,   1};
-constexpr const char* kOutcomes[] = {"succeeded", "failed", "cancelled", "skipped", "partial"};
-constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
-                                             "canceled", "timeout",   "uncertain", "abandoned"};
 
 std::string str(std::string_view s) { return std::string(s); }
 
@@ -100,7 +98,9 @@ struct Metrics::Impl {
   double cpu_reported = 0;
 
   void declare_job(const std::string& job) {
-    for (const char* o : kOutcomes) runs.Add({{"job", job}, {"outcome", o}});
+    for (const char* o : db::kRunStatuses) {
+      if (std::string_view(o) != "running") runs.Add({{"job", job}, {"outcome", o}});  // outcomes only
+    }
     run_duration.Add({{"job", job}}, kRunBuckets);
     run_in_progress.Add({{"job", job}});
     last_success.Add({{"job", job}});
@@ -125,7 +125,7 @@ Metrics::Metrics(const std::string& version, const std::string& revision) : impl
   impl_->build_info.Add({{"version", version}, {"revision", revision}}).Set(1);
   // Known label sets start at 0, so rate() and absent() work from the first scrape.
   for (const char* r : {"ai_image_generator", "ai_image_upscaler"}) impl_->credits_charged.Add({{"resource", r}});
-  for (const char* s : kSubmissionStates) impl_->submissions.Add({{"state", s}});
+  for (const char* s : db::kSubmissionStates) impl_->submissions.Add({{"state", s}});
   for (const char* d : {"postgres", "filesystem"}) impl_->load_duration.Add({{"destination", d}}, kRunBuckets);
   impl_->reload_ok.Set(1);
 }
@@ -187,7 +187,7 @@ void Metrics::load_finished(std::string_view destination, double seconds) {
 }
 
 void Metrics::set_submissions(const std::map<std::string, std::int64_t>& per_state) {
-  for (const char* s : kSubmissionStates) {
+  for (const char* s : db::kSubmissionStates) {
     auto it = per_state.find(s);
     impl_->submissions.Add({{"state", s}}).Set(it == per_state.end() ? 0.0 : static_cast<double>(it->second));
   }

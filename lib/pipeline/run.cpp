@@ -55,12 +55,6 @@ class PackageSink : public extract::PageSink {
   load::PackageBuilder& builder_;
 };
 
-json::array resources_json(const std::vector<extract::ResourceOutcome>& rs) {
-  json::array a;
-  for (const auto& r : rs) a.push_back(r.to_json());
-  return a;
-}
-
 std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
   if (load_failed) return "failed";
   if (cancelled) return "cancelled";
@@ -120,7 +114,7 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     last_progress = now;
     std::int64_t rows = 0;
     for (const auto& r : control.resources) rows += r.records;
-    json::value res = resources_json(control.resources);
+    json::value res = extract::to_json(control.resources);
     auto update = [&] { db::update_run(db, out.run_id, rows, control.credits_charged, res, control.details); };
     co_await async::run_blocking(sv.blocking, update);
   };
@@ -202,7 +196,7 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     }
   }
   control.status = out.status;
-  json::value res = resources_json(out.resources);
+  json::value res = extract::to_json(out.resources);
   std::optional<std::string> error = out.error.empty() ? std::nullopt : std::optional<std::string>(out.error);
   auto finish_row = [&] {
     db::finish_run(db, out.run_id, out.status, out.rows, out.credits_charged, out.load_id, error, res, out.details);

@@ -70,15 +70,6 @@ struct Scheduler::Impl {
   Impl(asio::io_context& i, ServicesFor s, std::shared_ptr<const config::Config> c)
       : io(i), services_for(std::move(s)), config(std::move(c)), metrics(services_for(config).metrics) {}
 
-  static std::string schedule_text(const config::JobConfig& j) {
-    switch (j.schedule.kind) {
-      case config::JobSchedule::Kind::cron: return j.schedule.expression;
-      case config::JobSchedule::Kind::every: return "every " + config::format_duration(j.schedule.every);
-      case config::JobSchedule::Kind::manual: return "manual";
-    }
-    return "manual";
-  }
-
   // Sleeps until `at_ms` (wall clock); false if the loop was stopped meanwhile.
   asio::awaitable<bool> sleep_until(JobLoop& loop, std::int64_t at_ms) {
     while (!loop.stopped && !stopped) {
@@ -227,6 +218,15 @@ struct Scheduler::Impl {
   }
 };
 
+std::string describe(const config::JobSchedule& s) {
+  switch (s.kind) {
+    case config::JobSchedule::Kind::cron: return s.expression;
+    case config::JobSchedule::Kind::every: return "every " + config::format_duration(s.every);
+    case config::JobSchedule::Kind::manual: return "manual";
+  }
+  return "manual";
+}
+
 Scheduler::Scheduler(asio::io_context& io, ServicesFor services_for, std::shared_ptr<const config::Config> config)
     : impl_(std::make_shared<Impl>(io, std::move(services_for), std::move(config))) {}
 
@@ -279,7 +279,7 @@ std::vector<JobStatus> Scheduler::jobs() const {
   for (const auto& [name, loop] : impl_->loops) {
     JobStatus s;
     s.name = name;
-    s.schedule = Impl::schedule_text(loop->job);
+    s.schedule = describe(loop->job.schedule);
     s.next_run_ms = loop->next_run_ms;
     s.timezone = loop->job.timezone;
     if (const Active* a = impl_->active_run_of(name)) s.running = snapshot(*a);

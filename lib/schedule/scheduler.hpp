@@ -44,6 +44,9 @@ struct TriggerResult {
   std::string error;  // kind == failed
 };
 
+// The schedule as the job list shows it: the cron text, "every 5m" or "manual".
+std::string describe(const config::JobSchedule& schedule);
+
 class Scheduler {
  public:
   // `services` is rebuilt from the current config for each run (see reload).
