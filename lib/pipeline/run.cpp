@@ -195,13 +195,13 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
       }
     }
   }
-  control.status = out.status;
   json::value res = extract::to_json(out.resources);
   std::optional<std::string> error = out.error.empty() ? std::nullopt : std::optional<std::string>(out.error);
   auto finish_row = [&] {
     db::finish_run(db, out.run_id, out.status, out.rows, out.credits_charged, out.load_id, error, res, out.details);
   };
   co_await async::run_blocking(sv.blocking, finish_row);
+  control.status = out.status;  // after the row: whoever reads the live view next finds the row final
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::info("run finished", {{"job", job.name},
                              {"run_id", out.run_id},

@@ -282,7 +282,7 @@ std::vector<JobStatus> Scheduler::jobs() const {
     s.schedule = describe(loop->job.schedule);
     s.next_run_ms = loop->next_run_ms;
     s.timezone = loop->job.timezone;
-    if (const Active* a = impl_->active_run_of(name)) s.running = snapshot(*a);
+    if (const Active* a = impl_->active_run_of(name); a && a->control->status == "running") s.running = snapshot(*a);
     s.skipped_ticks = loop->skipped;
     out.push_back(s);
   }
@@ -304,7 +304,7 @@ asio::awaitable<TriggerResult> Scheduler::trigger(const std::string& job) {
 
 bool Scheduler::cancel(std::int64_t run_id) {
   for (auto& a : impl_->active) {
-    if (a.control->run_id == run_id) {
+    if (a.control->run_id == run_id && a.control->status == "running") {
       a.control->cancellation.request();
       log::info("run cancel requested", {{"job", a.job}, {"run_id", run_id}});
       return true;
@@ -315,7 +315,7 @@ bool Scheduler::cancel(std::int64_t run_id) {
 
 std::optional<LiveRun> Scheduler::live(std::int64_t run_id) const {
   for (const auto& a : impl_->active) {
-    if (a.control->run_id == run_id) return snapshot(a);
+    if (a.control->run_id == run_id && a.control->status == "running") return snapshot(a);
   }
   return std::nullopt;
 }

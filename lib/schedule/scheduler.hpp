@@ -69,7 +69,8 @@ class Scheduler {
   // and completes once it has a run id, or could not start.
   boost::asio::awaitable<TriggerResult> trigger(const std::string& job);
   // Asks the run to stop (extraction, submissions and polling); what was
-  // generated is still loaded. False if the run does not run in this process.
+  // generated is still loaded. False if the run does not run in this process
+  // (or has just ended: its record is final, only the lock is being released).
   bool cancel(std::int64_t run_id);
   std::optional<LiveRun> live(std::int64_t run_id) const;
 
