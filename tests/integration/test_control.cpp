@@ -634,3 +634,85 @@ TEST_CASE("control: with control.tls the listener speaks HTTPS only") {
   CHECK(curl("GET", https + "/-/healthy", wrong_ca).curl_exit == 60);  // certificate not trusted
   CHECK(d.call("GET", "/-/healthy", false).status == 0);               // plain HTTP gets no answer
 }
+
+TEST_CASE("control: Prometheus scrapes the daemon with deploy/'s scrape config and loads its rules") {
+  Daemon d;
+  REQUIRE(d.wait_ready());
+  REQUIRE(d.call("POST", "/api/v1/jobs/manual_only/runs").status == 202);
+
+  // deploy/prometheus/prometheus.yml with the target pointed at this daemon and a 1 s interval.
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  TempDir dir;
+  std::string config = slurp(MHLOADER_SOURCE_DIR "/deploy/prometheus/prometheus.yml");
+  config = std::regex_replace(config, std::regex("mhloader:8686"), "127.0.0.1:" + std::to_string(d.port()));
+  config = std::regex_replace(config, std::regex("scrape_interval: 15s"), "scrape_interval: 1s");
+  REQUIRE(config.find("127.0.0.1:" + std::to_string(d.port())) != std::string::npos);
+  dir.write("prometheus.yml", config);
+  dir.write("rules.yml", slurp(MHLOADER_SOURCE_DIR "/deploy/prometheus/rules.yml"));
+  // A free port for Prometheus' own listener.
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  const int prom_port = ntohs(a.sin_port);
+  ::close(s);
+  Child prometheus({"/usr/bin/prometheus", "--config.file=" + dir.path() + "/prometheus.yml",
+                    "--storage.tsdb.path=" + dir.path() + "/data",
+                    "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)});
+  const std::string api = "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/query?query=";
+  auto query = [&](const std::string& q) {
+    auto r = curl("GET", api + q);
+    if (r.status != 200) return json::array();
+    return r.json().at("data").at("result").as_array();
+  };
+  json::array up, runs;
+  for (int i = 0; i < 100 && (up.empty() || runs.empty()); ++i) {
+    std::this_thread::sleep_for(200ms);
+    up = query("up%7Bjob%3D%22mhloader%22%7D");
+    runs = query("mhloader_runs_total%7Bjob%3D%22manual_only%22%2Coutcome%3D%22succeeded%22%7D");
+  }
+  REQUIRE_MESSAGE(!up.empty(), prometheus.err());
+  CHECK(up.at(0).at("value").at(1).as_string() == "1");
+  // honor_labels keeps the series' own `job` (the mhloader job), not the scrape job's name.
+  REQUIRE(!runs.empty());
+  CHECK(runs.at(0).at("value").at(1).as_string() == "1");
+  // The alert rules loaded and evaluate against the live series.
+  auto rules = curl("GET", "http://127.0.0.1:" + std::to_string(prom_port) + "/api/v1/rules");
+  REQUIRE(rules.status == 200);
+  const json::value rules_doc = rules.json();
+  std::size_t n = 0;
+  for (const auto& g : rules_doc.at("data").at("groups").as_array()) n += g.at("rules").as_array().size();
+  CHECK(n >= 9);
+  prometheus.signal(SIGTERM);
+  prometheus.wait(10s);
+}
+
+TEST_CASE("control: SIGTERM closes idle keep-alive connections and does not wait for stalled ones") {
+  Daemon d;
+  REQUIRE(d.wait_ready());
+  RawConn idle(d.port());
+  REQUIRE(idle.ok());
+  idle.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = true;
+  CHECK(idle.read_until_close(500ms, &closed).find("HTTP/1.1 200") == 0);
+  CHECK_FALSE(closed);  // kept alive
+  RawConn stalled(d.port());
+  REQUIRE(stalled.ok());
+  stalled.send("GET /-/healthy HTTP/1.1\r\n");  // never finished
+  std::this_thread::sleep_for(100ms);
+  auto started = std::chrono::steady_clock::now();
+  d.child().signal(SIGTERM);
+  idle.read_until_close(5s, &closed);
+  CHECK(closed);
+  auto r = d.child().wait(10s);
+  CHECK(r.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - started < 5s);  // not the 10 s read_timeout nor the 60 s idle_timeout
+}
