@@ -12,9 +12,9 @@
 #include <optional>
 
 #include "async/blocking.hpp"
-#include "config/duration.hpp"
 #include "control/problem.hpp"
 #include "control/router.hpp"
+#include "control/views.hpp"
 #include "db/inspect.hpp"
 #include "db/ops.hpp"
 #include "db/pool.hpp"
@@ -23,10 +23,7 @@
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "monitor/monitors.hpp"
-#include "normalize/types.hpp"
-#include "normalize/write_disposition.hpp"
 #include "schedule/scheduler.hpp"
-#include "util/time.hpp"
 
 namespace mh::control {
 
@@ -46,17 +43,6 @@ constexpr auto kOverviewWaitAge = std::chrono::seconds(5);
 
 HttpResponse json_response(int status, const json::value& body) {
   return HttpResponse::json(status, json::serialize(body));
-}
-
-json::value iso_or_null(const std::optional<std::int64_t>& ms) {
-  if (!ms) return nullptr;
-  return json::value(util::format_iso8601_ms(*ms));
-}
-
-template <class T>
-json::value or_null(const std::optional<T>& v) {
-  if (!v) return nullptr;
-  return json::value_from(*v);
 }
 
 std::optional<std::string> param(const HttpRequest& r, std::string_view name) {
@@ -91,46 +77,6 @@ std::optional<std::string> enum_param(const HttpRequest& r, std::string_view nam
     list += list.empty() ? a : std::string(", ") + a;
   }
   throw Problem(400, "query parameter '" + std::string(name) + "' must be one of " + list);
-}
-
-json::object run_json(const db::RunRow& r) {
-  return json::object{{"id", r.id},
-                      {"job", r.job},
-                      {"trigger", r.trigger},
-                      {"status", r.status},
-                      {"started_at", r.started_at},
-                      {"finished_at", or_null(r.finished_at)},
-                      {"load_id", or_null(r.load_id)},
-                      {"rows", r.rows},
-                      {"credits_charged", r.credits_charged},
-                      {"error", or_null(r.error)},
-                      {"resources", r.resources.is_array() ? r.resources : json::array()},
-                      {"details", r.details}};
-}
-
-// A run of this process as it goes: the in-memory state is newer than the row.
-void overlay_live(json::object& run, const schedule::LiveRun& live) {
-  std::int64_t rows = 0;
-  for (const auto& r : live.resources) rows += r.records;
-  run["resources"] = extract::to_json(live.resources);
-  run["rows"] = rows;
-  run["credits_charged"] = live.credits_charged;
-  run["live"] = true;
-  run["cancel_requested"] = live.cancel_requested;
-}
-
-json::object submission_json(const db::Submission& s) {
-  return json::object{{"key", s.key},
-                      {"job", s.job},
-                      {"run_id", s.run_id},
-                      {"resource", s.resource},
-                      {"state", s.state},
-                      {"project_id", or_null(s.project_id)},
-                      {"credits_charged", or_null(s.credits_charged)},
-                      {"credits_estimate", s.credits_estimate},
-                      {"error", or_null(s.error)},
-                      {"source_file", or_null(s.source_file)},
-                      {"request", s.request}};
 }
 
 }  // namespace
@@ -210,32 +156,13 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     throw Problem(404, "no job named '" + name + "' is configured");
   }
 
-  json::object job_json(const config::JobConfig& j, const std::vector<schedule::JobStatus>& statuses) {
-    json::object o{{"name", j.name}, {"schedule", schedule::describe(j.schedule)}, {"timezone", j.timezone}};
-    json::array resources;
-    for (const auto& r : j.resources) resources.push_back(json::value(r));
-    for (const auto& g : j.generate) resources.push_back(json::value(g.resource));
-    o["resources"] = std::move(resources);
-    o["credit_budget"] = or_null(j.credit_budget);
+  json::object job_view(const config::JobConfig& j, const std::vector<schedule::JobStatus>& statuses) const {
     const schedule::JobStatus* st = nullptr;
-    for (const auto& s : statuses) {
-      if (s.name == j.name) st = &s;
+    for (const auto& x : statuses) {
+      if (x.name == j.name) st = &x;
     }
-    o["scheduled"] = st != nullptr;  // false until the database is ready
-    o["next_run_at"] = st ? iso_or_null(st->next_run_ms) : json::value(nullptr);
-    o["skipped_ticks"] = st ? st->skipped_ticks : 0;
-    json::value running = nullptr;
-    if (st && st->running) {
-      json::object r{{"id", st->running->run_id}, {"trigger", st->running->trigger}};
-      overlay_live(r, *st->running);
-      running = std::move(r);
-    }
-    o["running_run"] = std::move(running);
     auto ov = overview.find(j.name);
-    o["paused"] = ov != overview.end() && ov->second.paused;
-    o["last_run"] = ov != overview.end() && ov->second.last_run ? json::value(run_json(*ov->second.last_run))
-                                                                : json::value(nullptr);
-    return o;
+    return job_json(j, st, ov == overview.end() ? nullptr : &ov->second);
   }
 
   asio::awaitable<HttpResponse> list_jobs(const HttpRequest&, const PathParams&) {
@@ -243,7 +170,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     auto cfg = deps.config();
     auto statuses = deps.scheduler.jobs();
     json::array jobs;
-    for (const auto& j : cfg->jobs) jobs.push_back(job_json(j, statuses));
+    for (const auto& j : cfg->jobs) jobs.push_back(job_view(j, statuses));
     co_return json_response(200, json::object{{"jobs", std::move(jobs)}});
   }
 
@@ -251,7 +178,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     auto cfg = deps.config();
     const config::JobConfig& job = configured_job(*cfg, p.at("job"));
     co_await ensure_overview();
-    co_return json_response(200, job_json(job, deps.scheduler.jobs()));
+    co_return json_response(200, job_view(job, deps.scheduler.jobs()));
   }
 
   asio::awaitable<HttpResponse> trigger(const HttpRequest&, const PathParams& p) {
@@ -351,36 +278,13 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   // ----- credits, upstream, submissions, loads, schema ---------------------------------------
 
   asio::awaitable<HttpResponse> credits(const HttpRequest&, const PathParams&) {
-    const auto& s = deps.credits.state();
     auto cfg = deps.config();
-    const auto& c = cfg->monitor.credits;
-    json::array history;
-    for (const auto& h : deps.credits.history()) {
-      history.push_back(json::object{{"at", util::format_iso8601_ms(h.at_ms)}, {"balance", h.balance}});
-    }
-    json::object o{{"balance", or_null(s.balance)},
-                   {"observed_at", s.balance ? json::value(util::format_iso8601_ms(s.observed_at_ms)) : nullptr},
-                   {"source", s.source.empty() ? json::value(nullptr) : json::value(s.source)},
-                   {"low", s.low},
-                   {"low_balance", c.low_balance},
-                   {"reserve", c.reserve},
-                   {"below_reserve", s.balance && *s.balance < c.reserve},
-                   {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
-                   {"history", std::move(history)}};
+    json::object o = credits_json(deps.credits.state(), deps.credits.history(), cfg->monitor.credits);
     co_return json_response(200, o);
   }
 
   asio::awaitable<HttpResponse> upstream(const HttpRequest&, const PathParams&) {
-    const auto& s = deps.health.state();
-    json::object o{{"up", s.up},
-                   {"probed", s.probed},
-                   {"probe", s.probe.empty() ? json::value(nullptr) : json::value(s.probe)},
-                   {"http_status", s.http_status ? json::value(s.http_status) : json::value(nullptr)},
-                   {"latency_ms", s.latency_ms},
-                   {"consecutive_failures", s.consecutive_failures},
-                   {"last_probe_at", s.probed ? json::value(util::format_iso8601_ms(s.last_probe_ms)) : nullptr},
-                   {"last_error", s.last_error.empty() ? json::value(nullptr) : json::value(s.last_error)},
-                   {"status", s.upstream.empty() ? json::value(nullptr) : json::value(s.upstream)}};
+    json::object o = upstream_json(deps.health.state());
     co_return json_response(200, o);
   }
 
@@ -422,13 +326,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     auto q = [&] { return db::recent_loads(deps.db, dataset, limit, before); };
     std::vector<db::LoadRow> rows = co_await async::run_blocking(deps.blocking, q);
     json::array out;
-    for (const auto& l : rows) {
-      out.push_back(json::object{{"load_id", l.load_id},
-                                 {"schema_name", l.schema_name},
-                                 {"status", l.status},
-                                 {"inserted_at", l.inserted_at},
-                                 {"schema_version_hash", l.schema_version_hash}});
-    }
+    for (const auto& l : rows) out.push_back(load_json(l));
     co_return json_response(200, json::object{{"dataset", dataset}, {"loads", std::move(out)}});
   }
 
@@ -437,25 +335,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     const std::string state_dir = cfg->state_dir;
     auto q = [&] { return load::current_schema(state_dir, kSchemaName); };
     normalize::Schema s = co_await async::run_blocking(deps.blocking, q);
-    json::array tables;
-    for (const auto& t : s.tables()) {
-      json::array columns;
-      for (const auto& c : t.columns()) {
-        columns.push_back(json::object{
-            {"name", c.name}, {"data_type", std::string(normalize::type_name(c.type))}, {"nullable", c.nullable}});
-      }
-      json::object to{{"name", t.name},
-                      {"parent", t.parent.empty() ? json::value(nullptr) : json::value(t.parent)},
-                      {"resource", t.resource.empty() ? json::value(nullptr) : json::value(t.resource)},
-                      {"columns", std::move(columns)}};
-      if (t.write_disposition) to["write_disposition"] = std::string(normalize::to_string(*t.write_disposition));
-      tables.push_back(std::move(to));
-    }
-    co_return json_response(200, json::object{{"name", s.name()},
-                                              {"version", s.version()},
-                                              {"version_hash", s.version_hash()},
-                                              {"dataset", load::normalize_dataset_name(cfg->destination.dataset)},
-                                              {"tables", std::move(tables)}});
+    co_return json_response(200, schema_json(s, load::normalize_dataset_name(cfg->destination.dataset)));
   }
 
   // ----- operations --------------------------------------------------------------------------
