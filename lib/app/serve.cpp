@@ -1,5 +1,6 @@
 #include "app/serve.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -35,6 +36,22 @@ namespace asio = boost::asio;
 using asio::awaitable;
 using asio::use_awaitable;
 
+// Every connection is a descriptor: the soft limit (often 1024 outside systemd) goes
+// up to the hard one, and a cap above what is left is reported.
+void raise_fd_limit(int max_connections) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<rlim_t>(max_connections) + 64 > lim.rlim_cur) {
+    log::warn("control.max_connections is close to the open-files limit; connections may fail to be accepted",
+              {{"max_connections", max_connections}, {"nofile", static_cast<long>(lim.rlim_cur)}});
+  }
+}
+
 bool prepare_state_dir(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -60,6 +77,7 @@ class Daemon {
                                     {"config", opts_.config_path},
                                     {"pid", static_cast<long>(::getpid())}});
     if (!prepare_state_dir(cfg_->state_dir)) return 1;
+    raise_fd_limit(cfg_->control.max_connections);
     try {
       rt_ = std::make_unique<Runtime>(cfg_);
     } catch (const std::exception& e) {
@@ -197,6 +215,29 @@ class Daemon {
   // Re-reads the configuration; a bad one is reported and the running one kept.
   // SIGHUP and POST /-/reload both come here.
   awaitable<control::ReloadResult> reload() {
+    control::ReloadResult out;
+    if (stopping_) {  // the listener stays up while a run drains; nothing may start again
+      out.refused = control::ReloadResult::Refused::shutting_down;
+      co_return out;
+    }
+    if (reloading_) {  // SIGHUP and POST /-/reload, or two POSTs: one at a time
+      log::warn("reload ignored: another one is in progress");
+      out.refused = control::ReloadResult::Refused::in_progress;
+      co_return out;
+    }
+    reloading_ = true;
+    std::exception_ptr error;
+    try {
+      out = co_await reload_config();
+    } catch (...) {
+      error = std::current_exception();
+    }
+    reloading_ = false;
+    if (error) std::rethrow_exception(error);
+    co_return out;
+  }
+
+  awaitable<control::ReloadResult> reload_config() {
     // systemd: RELOADING=1 … READY=1 around a reload, failed or not; before the first
     // READY=1 systemd is still starting us and a reload notification would end that early.
     const bool was_ready = ready_;
@@ -306,6 +347,7 @@ class Daemon {
   std::unique_ptr<control::ControlPlane> control_;
   std::unique_ptr<net::HttpServer> server_;
   std::string db_error_;  // why the database is not ready yet
+  bool reloading_ = false;
   bool stopping_ = false;
   bool ready_ = false;  // READY=1 sent (systemd)
   int exit_code_ = 0;

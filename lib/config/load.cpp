@@ -19,6 +19,7 @@
 #include "config/dsn.hpp"
 #include "config/duration.hpp"
 #include "log/log.hpp"
+#include "magichour/catalog.hpp"
 #include "magichour/requests.hpp"
 #include "util/did_you_mean.hpp"
 
@@ -713,6 +714,12 @@ class Loader {
     if (!check_map(n, path, {"path", "method", "params", "json", "data_selector", "paginator"})) return;
     if (get_string(n, "path", path, e.path, true)) check_endpoint_path(n["path"], child(path, "path"), e.path);
     if (auto i = get_enum(n, "method", path, {"GET", "POST"})) e.method = *i == 0 ? "GET" : "POST";
+    if (e.method == "POST" && magichour::is_create_endpoint(e.path)) {
+      error(n["method"], child(path, "method"),
+            "POST to '" + e.path +
+                "' creates (and bills) a Magic Hour project outside the generation ledger; use a job's "
+                "generate: for that");
+    }
     if (const YAML::Node p = n["params"]; p.IsDefined()) {
       std::string pp = child(path, "params");
       if (auto o = to_json_object(p, pp)) {

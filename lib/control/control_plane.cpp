@@ -116,7 +116,9 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   // ----- jobs --------------------------------------------------------------------------------
 
   asio::awaitable<void> refresh_overview() {
-    auto q = [this] { return db::job_overview(deps.db); };
+    std::vector<std::string> jobs;
+    for (const auto& j : deps.config()->jobs) jobs.push_back(j.name);
+    auto q = [this, &jobs] { return db::job_overview(deps.db, jobs); };
     const std::uint64_t edits = overview_edits;
     try {
       auto fresh = co_await async::run_blocking(deps.blocking, q);
@@ -357,6 +359,8 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     // No token on /-/* (DESIGN.md); but a web page must not make a browser post here.
     if (req.header("Origin")) throw Problem(403, "cross-origin requests to /-/reload are refused");
     ReloadResult r = co_await deps.reload();
+    if (r.refused == ReloadResult::Refused::shutting_down) throw Problem(503, "mhloader is shutting down");
+    if (r.refused == ReloadResult::Refused::in_progress) throw Problem(409, "a reload is already in progress");
     json::array warnings;
     for (const auto& w : r.warnings) warnings.push_back(json::value(w));
     if (!r.ok) {
@@ -384,7 +388,19 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
 
   // ----- dispatch ----------------------------------------------------------------------------
 
+  HttpResponse unauthorized() const {
+    const bool configured = !deps.config()->control.token.value.empty();
+    HttpResponse r =
+        problem_response(401, configured ? "a valid 'Authorization: Bearer <token>' header is required"
+                                         : "no control token is configured (control.token_file); /api/v1 is closed");
+    r.set_header("WWW-Authenticate", "Bearer realm=\"mhloader\"");
+    return r;
+  }
+
   asio::awaitable<HttpResponse> handle(const HttpRequest& req) {
+    // Under /api/v1 the token comes first: without it, 404 and 405 would map the API.
+    const bool api = req.path == "/api/v1" || req.path.starts_with("/api/v1/");
+    if (api && !bearer_matches(req, deps.config()->control.token.value)) co_return unauthorized();
     Match m = router.match(req.method, req.path);
     if (!m.route) {
       if (m.allowed.empty()) co_return problem_response(404, "no route " + req.path.substr(0, 200));
@@ -394,14 +410,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
       r.set_header("Allow", allow);
       co_return r;
     }
-    if (m.route->auth && !bearer_matches(req, deps.config()->control.token.value)) {
-      const bool configured = !deps.config()->control.token.value.empty();
-      HttpResponse r =
-          problem_response(401, configured ? "a valid 'Authorization: Bearer <token>' header is required"
-                                           : "no control token is configured (control.token_file); /api/v1 is closed");
-      r.set_header("WWW-Authenticate", "Bearer realm=\"mhloader\"");
-      co_return r;
-    }
+    if (m.route->auth && !bearer_matches(req, deps.config()->control.token.value)) co_return unauthorized();
     // Problems are answers; anything else is our bug, logged with its message and
     // answered without it (it may hold details a client should not see).
     std::optional<HttpResponse> answer;

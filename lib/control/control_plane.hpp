@@ -35,6 +35,8 @@ class Scheduler;
 namespace mh::control {
 
 struct ReloadResult {
+  enum class Refused { no, shutting_down, in_progress };
+  Refused refused = Refused::no;  // not attempted
   bool ok = false;
   std::size_t jobs = 0;
   std::vector<std::string> errors;  // "file:line: key: message"

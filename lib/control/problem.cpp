@@ -4,18 +4,35 @@
 
 #include <boost/json.hpp>
 
+#include "log/log.hpp"
 #include "util/hash.hpp"
 
 namespace mh::control {
 
 namespace json = boost::json;
 
+namespace {
+
+// Details often quote other components' messages (libpq's can quote a connection
+// string): every registered secret is masked before an answer leaves, as in the log.
+json::value redacted(const json::value& v) {
+  if (v.is_string()) return json::value(log::redact(v.as_string()));
+  if (v.is_array()) {
+    json::array a;
+    for (const auto& e : v.as_array()) a.push_back(redacted(e));
+    return a;
+  }
+  return v;
+}
+
+}  // namespace
+
 net::HttpResponse problem_response(int status, const std::string& detail, const json::object& extra) {
   json::object body{{"type", "about:blank"},
                     {"title", std::string(net::reason_phrase(status))},
                     {"status", status},
-                    {"detail", detail}};
-  for (const auto& [k, v] : extra) body[k] = v;
+                    {"detail", log::redact(detail)}};
+  for (const auto& [k, v] : extra) body[k] = redacted(v);
   return net::HttpResponse::text(status, json::serialize(body), "application/problem+json");
 }
 

@@ -23,7 +23,8 @@ class Problem : public std::runtime_error {
   boost::json::object extra_;
 };
 
-// `extra` members (e.g. "errors", "reasons") are added next to the standard ones.
+// `extra` members (e.g. "errors", "reasons") are added next to the standard ones;
+// registered secrets in the detail and in extra strings are masked (***).
 net::HttpResponse problem_response(int status, const std::string& detail, const boost::json::object& extra = {});
 
 // The JSON body of a request, or Problem 400 naming what is wrong with it.

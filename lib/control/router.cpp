@@ -57,6 +57,7 @@ Match Router::match(const std::string& method, const std::string& path) const {
     }
     if (std::find(m.allowed.begin(), m.allowed.end(), r.method) == m.allowed.end()) m.allowed.push_back(r.method);
   }
+  if (std::find(m.allowed.begin(), m.allowed.end(), "GET") != m.allowed.end()) m.allowed.push_back("HEAD");
   return m;
 }
 

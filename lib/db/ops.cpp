@@ -313,15 +313,25 @@ JobState get_job_state(Pool& pool, const std::string& job) {
   return st;
 }
 
-std::map<std::string, JobOverview> job_overview(Pool& pool) {
+std::map<std::string, JobOverview> job_overview(Pool& pool, const std::vector<std::string>& jobs) {
   std::map<std::string, JobOverview> out;
+  json::array names;
+  for (const auto& j : jobs) {
+    names.push_back(json::value(j));
+    out[j];
+  }
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
-    for (const auto& row : tx.exec("SELECT job, paused FROM mhloader.job_state")) {
+    const std::string list = json::serialize(names);
+    for (const auto& row : tx.exec_params(
+             "SELECT job, paused FROM mhloader.job_state WHERE job IN (SELECT jsonb_array_elements_text($1::jsonb))",
+             list)) {
       out[row[0].c_str()].paused = row[1].as<bool>();
     }
     for (const auto& row :
-         tx.exec("SELECT DISTINCT ON (job) " + kRunColumns + " FROM mhloader.runs ORDER BY job, id DESC")) {
+         tx.exec_params("SELECT r.* FROM jsonb_array_elements_text($1::jsonb) AS j(name) CROSS JOIN LATERAL (SELECT " +
+                            kRunColumns + " FROM mhloader.runs WHERE job = j.name ORDER BY id DESC LIMIT 1) r",
+                        list)) {
       RunRow run = run_from(row);
       std::string job = run.job;
       out[job].last_run = std::move(run);

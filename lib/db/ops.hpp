@@ -12,15 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "db/states.hpp"
+
 namespace mh::db {
 
 class Pool;
-
-// What mhloader.runs.status and mhloader.submissions.state hold (the control
-// plane's filters and the metrics' label sets come from these lists).
-inline constexpr const char* kRunStatuses[] = {"running", "succeeded", "failed", "cancelled", "skipped", "partial"};
-inline constexpr const char* kSubmissionStates[] = {"pending",  "submitted", "complete",  "error",
-                                                    "canceled", "timeout",   "uncertain", "abandoned"};
 
 struct RunRow {
   std::int64_t id = 0;
@@ -91,12 +87,13 @@ struct JobState {
   std::optional<std::int64_t> last_success_ms;
 };
 JobState get_job_state(Pool& pool, const std::string& job);
-// Every job's pause flag and latest run in one round trip (the control plane's job list).
+// The jobs' pause flags and latest runs in one round trip (the control plane's job list);
+// one index probe per job, however long the runs table.
 struct JobOverview {
   bool paused = false;
   std::optional<RunRow> last_run;
 };
-std::map<std::string, JobOverview> job_overview(Pool& pool);
+std::map<std::string, JobOverview> job_overview(Pool& pool, const std::vector<std::string>& jobs);
 // Ledger rows per state (the mhloader_submissions gauge).
 std::map<std::string, std::int64_t> submission_counts(Pool& pool);
 // An operator's decision on an `uncertain` submission: `abandon` keeps the row as

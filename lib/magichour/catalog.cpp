@@ -80,4 +80,48 @@ std::optional<std::int64_t> upscale_credits(std::string_view mode, int scale_fac
   return std::nullopt;
 }
 
+bool is_create_endpoint(std::string_view path) {
+  // magichour-api.md §2: every POST the API documents (image, video and audio tools,
+  // face detection, upload URLs), and the removed ai-photo-editor.
+  static constexpr std::string_view kPosts[] = {"files/upload-urls",
+                                                "face-detection",
+                                                "ai-talking-photo",
+                                                "ai-video-editor",
+                                                "animation",
+                                                "audio-to-video",
+                                                "auto-subtitle-generator",
+                                                "character-replace",
+                                                "face-swap",
+                                                "image-to-video",
+                                                "lip-sync",
+                                                "text-to-video",
+                                                "video-to-video",
+                                                "ai-clothes-changer",
+                                                "ai-face-editor",
+                                                "ai-gif-generator",
+                                                "ai-image-editor",
+                                                "ai-headshot-generator",
+                                                "ai-image-generator",
+                                                "ai-image-upscaler",
+                                                "ai-meme-generator",
+                                                "ai-qr-code-generator",
+                                                "body-swap",
+                                                "face-swap-photo",
+                                                "head-swap",
+                                                "image-background-remover",
+                                                "photo-colorizer",
+                                                "ai-voice-generator",
+                                                "ai-voice-cloner",
+                                                "ai-video-translator",
+                                                "ai-photo-editor"};
+  path = path.substr(0, path.find_first_of("?#"));
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (path.starts_with("v1/")) path.remove_prefix(3);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  for (auto p : kPosts) {
+    if (path == p) return true;
+  }
+  return false;
+}
+
 }  // namespace mh::magichour

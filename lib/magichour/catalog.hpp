@@ -42,4 +42,9 @@ std::optional<std::int64_t> upscale_credits(std::string_view mode, int scale_fac
 std::string_view resolve_upscale_mode(std::optional<std::string_view> mode,
                                       std::optional<std::string_view> enhancement);
 
+// True when POST to `path` (relative to base_url, with or without a leading "/" or
+// "v1/") is one of the API's documented POST endpoints: each creates (and bills) a
+// project or hands out upload URLs, so a user resource must not POST there.
+bool is_create_endpoint(std::string_view path);
+
 }  // namespace mh::magichour

@@ -8,7 +8,7 @@
 
 #include <mutex>
 
-#include "db/ops.hpp"
+#include "db/states.hpp"
 #include "metrics/process.hpp"
 
 namespace mh::metrics {

@@ -1,5 +1,6 @@
-// The credit monitor and the API health monitor: periodic probes whose latest
-// state other modules read (the credit guard, the control plane, metrics).
+// The credit monitor, the API health monitor and the Postgres monitor: periodic
+// probes whose latest state other modules read (the credit guard, the control
+// plane and its readiness, metrics).
 // They log one line per transition (balance low / recovered, API down / up),
 // not one per tick.
 #pragma once
@@ -99,7 +100,7 @@ struct PostgresState {
   bool up = false;
   bool probed = false;
   std::int64_t last_probe_ms = 0;
-  std::string last_error;  // libpq's message (never holds the password)
+  std::string last_error;  // libpq's message (it may quote the DSN: redact before showing it)
 };
 
 // Probes the operations database (and counts the generation ledger per state

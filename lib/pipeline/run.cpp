@@ -69,10 +69,8 @@ std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool
   return "succeeded";
 }
 
-}  // namespace
-
-asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& job, const std::string& trigger,
-                                        RunControl& control, std::optional<std::int64_t> resume_run_id) {
+asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job, const std::string& trigger,
+                                     RunControl& control, std::optional<std::int64_t> resume_run_id) {
   const auto cfg = sv.config;  // this run keeps the config it started with
   auto started = std::chrono::steady_clock::now();
   RunOutcome out;
@@ -215,6 +213,28 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
     if (out.status == "succeeded") sv.metrics->set_last_success(job.name, util::now_epoch_ms());
   }
   if (control.on_progress) control.on_progress(control);
+  co_return out;
+}
+
+}  // namespace
+
+asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& job, const std::string& trigger,
+                                        RunControl& control, std::optional<std::int64_t> resume_run_id) {
+  const auto started = std::chrono::steady_clock::now();
+  std::exception_ptr error;
+  RunOutcome out;
+  try {
+    out = co_await run_body(sv, job, trigger, control, resume_run_id);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // A run that started (it has an id) but ended by an exception (Postgres gone, say):
+  // the in-progress gauge comes down and the run counts as failed.
+  if (error && sv.metrics && control.run_id != 0 && control.status == "running") {
+    sv.metrics->run_finished(job.name, "failed",
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), {});
+  }
+  if (error) std::rethrow_exception(error);
   co_return out;
 }
 

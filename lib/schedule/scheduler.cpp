@@ -99,25 +99,34 @@ struct Scheduler::Impl {
   asio::awaitable<void> run_once(const std::shared_ptr<JobLoop>& loop, const char* trigger_text, TriggerWait* wait) {
     const std::string trigger = trigger_text;
     const std::string name = loop->job.name;
-    if (active_run_of(name)) {  // a manual run still going when the tick came
-      skip_tick(name, "tick skipped: the job is still running");
+    if (stopped) {  // stop() came while this run was on its way (its cancel would miss it)
+      if (wait) wait->signal({TriggerResult::Kind::stopping, 0, {}});
       co_return;
     }
+    if (const Active* a = active_run_of(name)) {  // a manual run still going when the tick came
+      if (wait) wait->signal({TriggerResult::Kind::already_running, a->control->run_id, {}});
+      if (!wait) skip_tick(name, "tick skipped: the job is still running");
+      co_return;
+    }
+    // The run's own copy: a reload may change the loop's job while the run goes.
+    const config::JobConfig job = loop->job;
     pipeline::RunControl control;
     if (wait) control.on_started = [wait](std::int64_t id) { wait->signal({TriggerResult::Kind::started, id, {}}); };
     auto self = active.insert(active.end(), Active{name, trigger, &control});
     ++running;
     pipeline::Services sv = services_for(config);
     try {
-      pipeline::JobRunResult r = co_await pipeline::run_job(sv, loop->job, trigger, control);
+      pipeline::JobRunResult r = co_await pipeline::run_job(sv, job, trigger, control);
       if (r.locked_elsewhere) {
         if (wait) wait->signal({TriggerResult::Kind::locked_elsewhere, 0, {}});
-        skip_tick(name, "tick skipped: the job runs in another mhloader process");
+        if (!wait) skip_tick(name, "tick skipped: the job runs in another mhloader process");
       }
     } catch (const std::exception& e) {
       log::error("run aborted", {{"job", name}, {"error", e.what()}});
       if (wait) wait->signal({TriggerResult::Kind::failed, 0, e.what()});
     }
+    if (wait)
+      wait->signal({TriggerResult::Kind::failed, 0, "the run ended before it had an id"});  // no-op if signalled
     --running;
     active.erase(self);
   }
@@ -125,6 +134,27 @@ struct Scheduler::Impl {
   // A triggered run, spawned on its own (it owns its references, unlike run_once's callers).
   asio::awaitable<void> run_triggered(std::shared_ptr<JobLoop> loop, std::shared_ptr<TriggerWait> wait) {
     co_await run_once(loop, "manual", wait.get());
+  }
+
+  // Runs `step` (a blocking database call) until it succeeds: Postgres restarting
+  // must delay a job's schedule, not end it. False if the loop stopped meanwhile.
+  template <class F>
+  asio::awaitable<bool> until_done(JobLoop& loop, asio::thread_pool& pool, const char* what, F& step) {
+    std::chrono::milliseconds delay{1000};
+    while (!loop.stopped && !stopped) {
+      std::string error;
+      try {
+        co_await async::run_blocking(pool, step);
+        co_return true;
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      log::warn("cannot reach the job's state in Postgres; retrying",
+                {{"job", loop.job.name}, {"step", what}, {"error", error}, {"retry_in_ms", delay.count()}});
+      if (!co_await sleep_until(loop, util::now_epoch_ms() + delay.count())) break;
+      delay = std::min<std::chrono::milliseconds>(delay * 2, std::chrono::seconds(30));
+    }
+    co_return false;
   }
 
   asio::awaitable<void> job_loop(std::shared_ptr<JobLoop> loop) {
@@ -140,26 +170,27 @@ struct Scheduler::Impl {
       co_return;
     }
     const std::string name = job.name;
-    auto state_q = [&] { return db::get_job_state(sv.db, name); };
-    db::JobState st = co_await async::run_blocking(sv.blocking, state_q);
+    db::JobState st;
+    auto state_q = [&] { st = db::get_job_state(sv.db, name); };
+    if (!co_await until_done(*loop, sv.blocking, "read job state", state_q)) co_return;
     if (metrics && st.last_success_ms) metrics->set_last_success(name, *st.last_success_ms);
 
     // A run a dead process left `running` is taken up before anything else.
-    auto interrupted_q = [&] { return db::interrupted_runs(sv.db, name); };
-    if (!(co_await async::run_blocking(sv.blocking, interrupted_q)).empty() && !loop->stopped) {
-      co_await run_once(loop, "resume", nullptr);
-    }
+    bool interrupted = false;
+    auto interrupted_q = [&] { interrupted = !db::interrupted_runs(sv.db, name).empty(); };
+    if (!co_await until_done(*loop, sv.blocking, "find interrupted runs", interrupted_q)) co_return;
+    if (interrupted && !loop->stopped && !stopped) co_await run_once(loop, "resume", nullptr);
 
     // After downtime: the most recent missed tick runs once (if the job ran before).
     std::int64_t now = util::now_epoch_ms();
     if (job.catch_up && (st.last_tick_ms || st.last_run_started_ms)) {
       std::int64_t since = st.last_tick_ms.value_or(*st.last_run_started_ms);
       auto prev = previous_tick_ms(job.schedule, *tz, now);
-      if (prev && *prev > since && !loop->stopped) {
+      if (prev && *prev > since && !loop->stopped && !stopped) {
         log::info("catching up a missed tick", {{"job", name}, {"tick", util::format_iso8601_ms(*prev)}});
         std::int64_t tick = *prev;
         auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
-        co_await async::run_blocking(sv.blocking, mark);
+        if (!co_await until_done(*loop, sv.blocking, "record the tick", mark)) co_return;
         co_await run_once(loop, "catch_up", nullptr);
       }
     }
@@ -180,9 +211,9 @@ struct Scheduler::Impl {
       if (!co_await sleep_until(*loop, fire)) break;
       std::int64_t tick = *next;
       auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
-      co_await async::run_blocking(sv.blocking, mark);
-      db::JobState now_state = co_await async::run_blocking(sv.blocking, state_q);
-      if (now_state.paused) {
+      if (!co_await until_done(*loop, sv.blocking, "record the tick", mark)) break;
+      if (!co_await until_done(*loop, sv.blocking, "read job state", state_q)) break;
+      if (st.paused) {
         log::debug("tick skipped: the job is paused", {{"job", name}});
         continue;
       }
@@ -209,7 +240,16 @@ struct Scheduler::Impl {
     loop->generation = ++generation;
     loop->timer = std::make_unique<asio::steady_timer>(io);
     loops[job.name] = loop;
-    asio::co_spawn(io, job_loop(loop), asio::detached);
+    // Not detached: an error ending a loop is logged (the job would silently stop otherwise).
+    asio::co_spawn(io, job_loop(loop), [name = job.name](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        log::error("the job's schedule stopped on an error; reload or restart to resume it",
+                   {{"job", name}, {"error", x.what()}});
+      }
+    });
   }
 
   static void stop_loop(JobLoop& loop) {
@@ -248,6 +288,7 @@ bool same_job(const config::JobConfig& a, const config::JobConfig& b) {
 
 void Scheduler::reload(std::shared_ptr<const config::Config> config) {
   impl_->config = std::move(config);
+  if (impl_->stopped) return;  // shutting down: no new loops
   std::map<std::string, const config::JobConfig*> wanted;
   for (const auto& j : impl_->config->jobs) wanted[j.name] = &j;
   for (auto it = impl_->loops.begin(); it != impl_->loops.end();) {

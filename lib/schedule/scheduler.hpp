@@ -3,6 +3,8 @@
 // downtime, optional jitter, ticks skipped while the job still runs, the pause
 // flag, and resumption of a run a crashed process left behind. The per-job
 // advisory lock (in pipeline::run_job) keeps several daemons from running a job at once.
+// It is also where the control plane starts (trigger), stops (cancel) and watches
+// (jobs, live) the runs of this process.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -67,6 +67,12 @@ const BadConfig kBadConfigs[] = {
      "at destination.type, line 3", "'mysql' is not one of postgres, filesystem"},
     {"invalid dataset name", "magic_hour: {api_key: k-123456}\ndestination:\n  dataset: Magic-Data\n",
      "at destination.dataset, line 3", "not a valid dataset name"},
+    {"POST resource on a create endpoint",
+     "magic_hour: {api_key: k-123456}\nresources:\n  - name: sneaky\n    endpoint:\n      path: "
+     "/v1/ai-image-generator\n"
+     "      method: POST\n",
+     "at resources[0].endpoint.method, line 6",
+     "creates (and bills) a Magic Hour project outside the generation ledger"},
     {"listen without port", "magic_hour: {api_key: k-123456}\ncontrol:\n  listen: localhost\n",
      "at control.listen, line 3", "is not HOST:PORT"},
     {"tls without key_file", "magic_hour: {api_key: k-123456}\ncontrol:\n  tls:\n    cert_file: /etc/hostname\n",

@@ -53,11 +53,11 @@ std::string jobs_yaml() {
 class Daemon {
  public:
   explicit Daemon(std::vector<std::string> sim_args = {}, std::string control_extra = "",
-                  std::optional<std::string> dsn = std::nullopt)
+                  std::optional<std::string> dsn = std::nullopt, const std::string& jobs = jobs_yaml())
       : sim_(std::move(sim_args)) {
     dsn_ = dsn ? *dsn : db_.dsn();
     control_extra_ = std::move(control_extra);
-    write_config(jobs_yaml());
+    write_config(jobs);
     ProcessOptions o;
     o.unset_env = {"MAGIC_HOUR_API_KEY",    "SOURCES__MAGIC_HOUR_SOURCE__API_KEY",
                    "MHLOADER_PG_DSN",       "JOURNAL_STREAM",
@@ -238,12 +238,15 @@ TEST_CASE("control: 404, 405 with Allow, HEAD, bad parameters and bodies get pro
   CHECK(nf.status == 404);
   CHECK(nf.headers["content-type"] == "application/problem+json");
   CHECK(d.call("GET", "/api/v1/jobs/").status == 404);
+  CHECK(d.call("GET", "/api/v1/nothing", false).status == 401);  // the token first: no map of the API
+  CHECK(d.call("DELETE", "/api/v1/jobs/account", false).status == 401);
+  CHECK(d.call("GET", "/nothing", false).status == 404);
   CHECK(d.call("GET", "/api/v1/jobs/nope").status == 404);
   CHECK(d.call("POST", "/api/v1/jobs/nope/runs").status == 404);
 
   auto na = d.call("DELETE", "/api/v1/jobs/account");
   CHECK(na.status == 405);
-  CHECK(na.headers["allow"] == "GET");
+  CHECK(na.headers["allow"] == "GET, HEAD");
   auto na2 = d.call("GET", "/api/v1/jobs/account/runs");
   CHECK(na2.status == 405);
   CHECK(na2.headers["allow"] == "POST");
@@ -406,6 +409,16 @@ TEST_CASE("control: trigger, live progress, finish, cancel, pause and resume") {
   CHECK_FALSE(done.as_object().contains("live"));
   CHECK(done.at("load_id").is_string());
   CHECK(d.call("POST", "/api/v1/runs/" + std::to_string(id) + "/cancel").status == 409);  // already over
+  // The job list's last run (read from Postgres in the background) catches up.
+  json::value last;
+  for (int i = 0; i < 60; ++i) {
+    last = d.get_json("/api/v1/jobs/account").at("last_run");
+    if (last.is_object() && last.at("status").as_string() == "succeeded") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(last.is_object());
+  CHECK(last.at("id").as_int64() == id);
+  CHECK(last.at("status").as_string() == "succeeded");
 
   // Runs list with paging.
   auto t2 = d.call("POST", "/api/v1/jobs/manual_only/runs");
@@ -715,4 +728,60 @@ TEST_CASE("control: SIGTERM closes idle keep-alive connections and does not wait
   auto r = d.child().wait(10s);
   CHECK(r.exit_code == 0);
   CHECK(std::chrono::steady_clock::now() - started < 5s);  // not the 10 s read_timeout nor the 60 s idle_timeout
+}
+
+TEST_CASE("control: /-/ready never shows the database password libpq quotes") {
+  // libpq quotes a URI password with a bad percent escape in its error message.
+  Daemon d({}, "", std::string("postgresql://mh:SECRETPW%zz@127.0.0.1:1/mh"));
+  REQUIRE(d.child().wait_for_err("database not ready; retrying", 10s));
+  auto r = d.call("GET", "/-/ready", false);
+  CHECK(r.status == 503);
+  CHECK(r.body.find("SECRETPW") == std::string::npos);
+  CHECK(r.body.find("***") != std::string::npos);
+  CHECK(d.child().err().find("SECRETPW") == std::string::npos);
+}
+
+TEST_CASE("control: a Postgres outage delays a job's schedule and readiness, and both come back") {
+  Daemon d({}, "", std::nullopt, "jobs:\n  - {name: ticking, every: 1s, resources: [status]}\n");
+  REQUIRE(d.wait_ready());
+  mh::db::Pool pool(d.db().dsn(), 1);
+  auto runs = [&]() -> std::size_t {
+    for (int attempt = 0; attempt < 2; ++attempt) {  // our own connection is cut by the outage too
+      try {
+        return mh::db::list_runs(pool, std::string("ticking"), std::string("succeeded"), 1000, {}).size();
+      } catch (const mh::db::Unavailable&) {
+      }
+    }
+    return 0;
+  };
+  for (int i = 0; i < 100 && runs() < 1; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(runs() >= 1);
+
+  // The outage: nobody may connect to the database, and the daemon's connections are cut.
+  auto admin = [&](const std::string& sql) {
+    auto r = mh::test::run_process({"/usr/bin/psql", mh::test::admin_dsn(), "-v", "ON_ERROR_STOP=1", "-qc", sql});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  };
+  const std::string db = d.db().name();
+  admin("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS false");
+  admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db + "'");
+  REQUIRE_MESSAGE(d.child().wait_for_err("cannot reach the job's state in Postgres; retrying", 10s), d.child().err());
+  bool unready = false;
+  for (int i = 0; i < 100 && !unready; ++i) {
+    unready = d.call("GET", "/-/ready", false).status == 503;
+    if (!unready) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(unready);  // the Postgres monitor probes every 5 s
+
+  admin("ALTER DATABASE \"" + db + "\" ALLOW_CONNECTIONS true");
+  const auto before = runs();
+  for (int i = 0; i < 200 && runs() < before + 2; ++i) std::this_thread::sleep_for(50ms);
+  CHECK(runs() >= before + 2);  // the schedule goes on
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) {
+    ready = d.call("GET", "/-/ready", false).status == 200;
+    if (!ready) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(ready);
+  CHECK(d.child().err().find("schedule stopped on an error") == std::string::npos);
 }

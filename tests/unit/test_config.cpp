@@ -5,6 +5,7 @@
 #include <map>
 
 #include "config/load.hpp"
+#include "magichour/catalog.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -288,4 +289,17 @@ TEST_CASE("config: render shows every secret as *** and names its source") {
   CHECK(out.find("postgresql://u:***@h/db") != std::string::npos);
   // What render prints loads again (secrets aside): it is the resolved config.
   CHECK(out.find("every: 1m") != std::string::npos);
+}
+
+TEST_CASE("magichour: every documented POST endpoint counts as a create, listings do not") {
+  using mh::magichour::is_create_endpoint;
+  for (const char* p : {"ai-image-generator", "/ai-image-upscaler", "v1/face-swap", "/v1/files/upload-urls",
+                        "ai-voice-cloner/", "ai-image-generator?x=1"}) {
+    CAPTURE(p);
+    CHECK(is_create_endpoint(p));
+  }
+  for (const char* p : {"saved-items", "/v1/_test/saved-items/search", "image-projects", "ai-image-generator-x"}) {
+    CAPTURE(p);
+    CHECK_FALSE(is_create_endpoint(p));
+  }
 }

@@ -62,7 +62,7 @@ TEST_CASE("router: a known path with another method lists the allowed ones, and 
   Router r = table();
   auto m = r.match("DELETE", "/api/v1/jobs/x");
   CHECK_FALSE(m.route);
-  CHECK(m.allowed == std::vector<std::string>{"GET"});
+  CHECK(m.allowed == std::vector<std::string>{"GET", "HEAD"});
   auto runs = r.match("GET", "/api/v1/jobs/x/runs");
   CHECK(runs.allowed == std::vector<std::string>{"POST"});
   REQUIRE(r.match("HEAD", "/api/v1/jobs").route);
