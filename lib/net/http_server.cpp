@@ -54,6 +54,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
     boost::system::error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     if (impl->sessions.size() >= impl->options.max_connections && !evict_idle(*impl)) {
+      if (impl->observer) {  // counted and logged like any other refused request
+        HttpRequest unparsed;
+        boost::system::error_code ignored_ec;
+        auto ep = socket.remote_endpoint(ignored_ec);
+        if (!ignored_ec) unparsed.remote_address = ep.address().to_string();
+        impl->observer({unparsed, 503, std::chrono::microseconds(0)});
+      }
       asio::co_spawn(impl->io, refuse(std::move(socket)), asio::detached);
     } else if (impl->tls_context) {
       detail::spawn_tls_session(impl, std::move(socket));

@@ -368,6 +368,9 @@ TEST_CASE("control: at the connection cap idle connections make room, busy ones 
   CHECK(std::string(refused.json().at("detail").as_string()) == "too many connections");
   std::this_thread::sleep_for(1500ms);  // the stalled requests hit read_timeout
   CHECK(d.call("GET", "/-/healthy").status == 200);
+  // The refused connections were counted.
+  const std::string metrics = d.call("GET", "/metrics", false).body;
+  CHECK(metrics.find("mhloader_control_requests_total{code=\"503\",route=\"unmatched\"}") != std::string::npos);
 }
 
 TEST_CASE("control: trigger, live progress, finish, cancel, pause and resume") {
