@@ -192,6 +192,13 @@ json::value wait_for_run(const Daemon& d, std::int64_t id, const std::function<b
 
 bool finished(const json::object& run) { return run.at("status").as_string() != "running"; }
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace
 
 TEST_CASE("control: every route refuses a missing or wrong token under /api/v1 and answers without one elsewhere") {
@@ -577,12 +584,9 @@ TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2
   REQUIRE(r.status == 200);
   CHECK(r.headers["content-type"].find("text/plain; version=0.0.4") == 0);
 
-  std::ifstream design(MHLOADER_SOURCE_DIR "/tests/ops/design_metrics.txt");
-  std::stringstream ss;
-  ss << design.rdbuf();
   std::set<std::string> names;
   std::regex name_re(R"((mhloader_[a-z_]+|process_[a-z_]+))");
-  const std::string text = ss.str();
+  const std::string text = slurp(MHLOADER_SOURCE_DIR "/tests/ops/design_metrics.txt");
   for (std::sregex_iterator it(text.begin(), text.end(), name_re), end; it != end; ++it) names.insert((*it)[1]);
   REQUIRE(names.size() >= 24);
   for (const auto& n : names) {
@@ -604,12 +608,6 @@ TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2
 TEST_CASE("control: the Dockerfile HEALTHCHECK and the Kubernetes probes pass against a running daemon") {
   Daemon d;
   REQUIRE(d.wait_ready());
-  auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
   // HEALTHCHECK ... CMD ["/bin/bash", "-c", "... /dev/tcp/127.0.0.1/8686 ..."]
   const std::string dockerfile = slurp(MHLOADER_SOURCE_DIR "/Dockerfile");
   std::smatch m;
@@ -657,12 +655,6 @@ TEST_CASE("control: Prometheus scrapes the daemon with deploy/'s scrape config a
   REQUIRE(d.call("POST", "/api/v1/jobs/manual_only/runs").status == 202);
 
   // deploy/prometheus/prometheus.yml with the target pointed at this daemon and a 1 s interval.
-  auto slurp = [](const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  };
   TempDir dir;
   std::string config = slurp(MHLOADER_SOURCE_DIR "/deploy/prometheus/prometheus.yml");
   config = std::regex_replace(config, std::regex("mhloader:8686"), "127.0.0.1:" + std::to_string(d.port()));
