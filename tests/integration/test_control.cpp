@@ -739,15 +739,11 @@ TEST_CASE("control: /-/ready never shows the database password libpq quotes") {
 TEST_CASE("control: a Postgres outage delays a job's schedule and readiness, and both come back") {
   Daemon d({}, "", std::nullopt, "jobs:\n  - {name: ticking, every: 1s, resources: [status]}\n");
   REQUIRE(d.wait_ready());
-  mh::db::Pool pool(d.db().dsn(), 1);
+  // A connection of its own per count: one cut by the outage would make libpqxx 6.4 leak
+  // a PGresult when it notices (LeakSanitizer reports it in the ASan build).
   auto runs = [&]() -> std::size_t {
-    for (int attempt = 0; attempt < 2; ++attempt) {  // our own connection is cut by the outage too
-      try {
-        return mh::db::list_runs(pool, std::string("ticking"), std::string("succeeded"), 1000, {}).size();
-      } catch (const mh::db::Unavailable&) {
-      }
-    }
-    return 0;
+    mh::db::Pool pool(d.db().dsn(), 1);
+    return mh::db::list_runs(pool, std::string("ticking"), std::string("succeeded"), 1000, {}).size();
   };
   for (int i = 0; i < 100 && runs() < 1; ++i) std::this_thread::sleep_for(50ms);
   REQUIRE(runs() >= 1);
