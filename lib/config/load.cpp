@@ -127,6 +127,16 @@ class Loader {
     }
     result.errors = std::move(errors_);
     result.warnings = std::move(warnings_);
+    // A rejected configuration's secrets are never registered for redaction, yet a
+    // message may quote one (a key's value pasted into another key): mask them here,
+    // for every reader of the errors (stderr, the log, POST /-/reload's answer).
+    const std::vector<std::string> secrets{c.magic_hour.api_key.value, c.control.token.value,
+                                           dsn_password(c.destination.dsn.value)};
+    for (auto& e : result.errors) {
+      e.message = log::mask(e.message, secrets);
+      e.hint = log::mask(e.hint, secrets);
+    }
+    for (auto& w : result.warnings) w = log::mask(w, secrets);
     if (result.errors.empty()) result.config = std::move(c);
     return result;
   }

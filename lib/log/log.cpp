@@ -60,15 +60,18 @@ void append_value(std::string& out, std::string_view v) {
   out += '"';
 }
 
-std::string redact_locked(State& s, std::string_view text) {
+// `secrets` sorted longest first, none empty.
+std::string replace_all(std::string_view text, const std::vector<std::string>& secrets) {
   std::string out(text);
-  for (const auto& secret : s.secrets) {
+  for (const auto& secret : secrets) {
     for (std::size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos + 3)) {
       out.replace(pos, secret.size(), "***");
     }
   }
   return out;
 }
+
+std::string redact_locked(State& s, std::string_view text) { return replace_all(text, s.secrets); }
 
 int syslog_priority(Level l) {
   switch (l) {
@@ -119,6 +122,13 @@ void register_secret(std::string_view secret) {
   s.secrets.emplace_back(secret);
   std::stable_sort(s.secrets.begin(), s.secrets.end(),
                    [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+}
+
+std::string mask(std::string_view text, std::vector<std::string> secrets) {
+  std::erase_if(secrets, [](const std::string& s) { return s.empty(); });
+  std::stable_sort(secrets.begin(), secrets.end(),
+                   [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return replace_all(text, secrets);
 }
 
 std::string redact(std::string_view text) {

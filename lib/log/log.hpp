@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mh::log {
 
@@ -44,6 +45,10 @@ void set_syslog_prefix(bool on);
 // wrote the line. Registering the same value twice is harmless.
 void register_secret(std::string_view secret);
 std::string redact(std::string_view text);
+// `text` with every occurrence of the given secrets (longest first; empty ones
+// ignored) replaced by `***`: for secrets not registered (yet), e.g. those of a
+// configuration being rejected.
+std::string mask(std::string_view text, std::vector<std::string> secrets);
 
 // Replaces the stderr sink (tests); an empty function restores stderr.
 void set_sink(std::function<void(std::string_view line)> sink);

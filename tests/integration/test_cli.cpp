@@ -12,13 +12,7 @@ using mh::test::TempDir;
 
 namespace {
 
-ProcessOptions clean_env() {
-  ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY",    "SOURCES__MAGIC_HOUR_SOURCE__API_KEY",
-                 "MHLOADER_PG_DSN",       "MHLOADER_CONFIG",
-                 "CREDENTIALS_DIRECTORY", "JOURNAL_STREAM"};
-  return o;
-}
+ProcessOptions clean_env() { return mh::test::daemon_env(); }
 
 ProcessResult mhloader(const std::vector<std::string>& args, const ProcessOptions& o = clean_env()) {
   std::vector<std::string> argv{MHLOADER_BIN};
@@ -274,4 +268,19 @@ TEST_CASE("cli: version and help") {
   r = mhloader({"--help"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("check-config") != std::string::npos);
+}
+
+TEST_CASE("cli: a rejected config that quotes its own secrets shows them as ***") {
+  TempDir dir;
+  std::string file = dir.write("mhloader.yaml",
+                               "magic_hour: {api_key: mhk_NEW_SECRET_123}\ncontrol: {token: ctl-NEW-TOKEN-456}\n"
+                               "destination: {dsn: \"postgresql://u:pw-NEW-789@db/x\"}\n"
+                               "log: {level: mhk_NEW_SECRET_123}\npipeline_name: ctl-NEW-TOKEN-456 pw-NEW-789\n");
+  auto r = run_process({MHLOADER_BIN, "check-config", "--config", file}, clean_env());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("'***' is not one of debug, info, warn, error") != std::string::npos);
+  for (const char* secret : {"mhk_NEW_SECRET_123", "ctl-NEW-TOKEN-456", "pw-NEW-789"}) {
+    CAPTURE(secret);
+    CHECK(r.err.find(secret) == std::string::npos);
+  }
 }

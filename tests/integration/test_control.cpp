@@ -58,10 +58,7 @@ class Daemon {
     dsn_ = dsn ? *dsn : db_.dsn();
     control_extra_ = std::move(control_extra);
     write_config(jobs);
-    ProcessOptions o;
-    o.unset_env = {"MAGIC_HOUR_API_KEY",    "SOURCES__MAGIC_HOUR_SOURCE__API_KEY",
-                   "MHLOADER_PG_DSN",       "JOURNAL_STREAM",
-                   "CREDENTIALS_DIRECTORY", "NOTIFY_SOCKET"};
+    ProcessOptions o = mh::test::daemon_env();
     child_ = std::make_unique<Child>(std::vector<std::string>{MHLOADER_BIN, "serve", "--config", config_}, o);
     REQUIRE_MESSAGE(child_->wait_for_err("msg=\"control plane listening\"", 20s), child_->err());
     std::smatch m;

@@ -35,8 +35,7 @@ struct Setup {
   }
 
   ProcessResult run(const std::string& job) const {
-    ProcessOptions o;
-    o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "JOURNAL_STREAM"};
+    ProcessOptions o = mh::test::daemon_env();
     o.timeout = 60s;
     return run_process({MHLOADER_BIN, "run", job, "--config", config}, o);
   }
@@ -362,8 +361,7 @@ TEST_CASE("jobs: killed between a create POST and its ledger update: uncertain, 
           "jobs:\n  - name: one\n    every: 1h\n    generate:\n      - resource: ai_image_generator\n"
           "        requests:\n          - {image_count: 1, style: {prompt: \"once\"}}\n");
   {
-    ProcessOptions o;
-    o.unset_env = {"MAGIC_HOUR_API_KEY", "MHLOADER_PG_DSN"};
+    ProcessOptions o = mh::test::daemon_env();
     Child run({MHLOADER_BIN, "run", "one", "--config", s.config}, o);
     for (int i = 0; i < 100 && sim_jobs(sim) == 0; ++i) std::this_thread::sleep_for(20ms);
     REQUIRE(sim_jobs(sim) == 1);
@@ -386,8 +384,7 @@ TEST_CASE("jobs: killed while polling: the restart polls on and resubmits nothin
           "jobs:\n  - name: one\n    every: 1h\n    generate:\n      - resource: ai_image_generator\n"
           "        requests:\n          - {image_count: 1, style: {prompt: \"poll me\"}}\n");
   {
-    ProcessOptions o;
-    o.unset_env = {"MAGIC_HOUR_API_KEY", "MHLOADER_PG_DSN"};
+    ProcessOptions o = mh::test::daemon_env();
     Child run({MHLOADER_BIN, "run", "one", "--config", s.config}, o);
     for (int i = 0; i < 200; ++i) {
       std::this_thread::sleep_for(20ms);

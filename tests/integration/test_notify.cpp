@@ -132,10 +132,7 @@ std::string config_yaml(const std::string& dsn, const std::string& state_dir) {
 }
 
 ProcessOptions notify_env(const std::string& socket_path, const std::string& watchdog_usec) {
-  ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY",    "SOURCES__MAGIC_HOUR_SOURCE__API_KEY",
-                 "MHLOADER_PG_DSN",       "JOURNAL_STREAM",
-                 "CREDENTIALS_DIRECTORY", "WATCHDOG_PID"};
+  ProcessOptions o = mh::test::daemon_env();
   o.env["NOTIFY_SOCKET"] = socket_path;
   o.env["WATCHDOG_USEC"] = watchdog_usec;
   return o;

@@ -26,12 +26,7 @@ std::string config_yaml(const std::string& dsn, const std::string& state_dir, co
          "jobs: [{name: account, every: 1m, resources: [credits]}]\n";
 }
 
-ProcessOptions serve_env() {
-  ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "JOURNAL_STREAM",
-                 "CREDENTIALS_DIRECTORY"};
-  return o;
-}
+ProcessOptions serve_env() { return mh::test::daemon_env(); }
 
 }  // namespace
 
@@ -112,7 +107,6 @@ TEST_CASE("serve: the README's run command starts the simulator when no API key 
   TempDir dir;
   std::string build_dir = std::filesystem::path(MHLOADER_BIN).parent_path().parent_path().string();
   ProcessOptions o = serve_env();
-  o.unset_env.push_back("MAGIC_HOUR_API_KEY");
   o.env["MHLOADER_PG_DSN"] = db.dsn();
   o.env["MHLOADER_DEV_SKIP_BUILD"] = "1";
   o.env["MHLOADER_BUILD_DIR"] = build_dir;

@@ -24,18 +24,15 @@ std::string config_for(const SimProcess& sim, const TempDatabase& db, const std:
                        const std::string& jobs, const std::string& magic_hour = "") {
   return "state_dir: " + state_dir + "\nmagic_hour:\n  base_url: " + sim.base_url() + "/v1\n  api_key: sim-dev-key\n" +
          magic_hour + "destination:\n  dsn: \"" + db.dsn() +
-         "\"\ncontrol: {listen: \"127.0.0.1:0\"}\nmonitor:\n  credits: {interval: 1h}\n  health: {interval: 1h}\nresources:\n  - name: saved_items\n"
+         "\"\ncontrol: {listen: \"127.0.0.1:0\"}\nmonitor:\n  credits: {interval: 1h}\n  health: {interval: "
+         "1h}\nresources:\n  - name: saved_items\n"
          "    endpoint:\n      path: saved-items\n      params: {limit: 100}\n      data_selector: items\n"
          "      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: cursor}\n    primary_key: id\n"
          "    write_disposition: merge\n" +
          jobs;
 }
 
-ProcessOptions env() {
-  ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "JOURNAL_STREAM"};
-  return o;
-}
+ProcessOptions env() { return mh::test::daemon_env(); }
 
 std::int64_t count(const TempDatabase& db, const std::string& sql) {
   try {

@@ -122,8 +122,7 @@ TEST_CASE("deb: dpkg installs it into a root: user created, check-config passes,
   mh::test::TempDir creds;
   creds.write("magic_hour_api_key", "mhk_live_DEBTEST\n", 0400);
   creds.write("control_token", "deb-token\n", 0400);
-  mh::test::ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN"};
+  mh::test::ProcessOptions o = mh::test::daemon_env();
   o.env["CREDENTIALS_DIRECTORY"] = creds.path();
   auto check = mh::test::run_process(
       {root + "/usr/bin/mhloader", "check-config", "--config", root + "/etc/mhloader/mhloader.yaml"}, o);

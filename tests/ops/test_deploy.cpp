@@ -30,9 +30,9 @@ std::set<std::string> secret_files(const YAML::Node& cfg) {
 mh::test::ProcessResult check_config(const std::string& config, const std::map<std::string, std::string>& secrets) {
   mh::test::TempDir creds;
   for (const auto& [name, value] : secrets) creds.write(name, value + "\n", 0400);
-  mh::test::ProcessOptions o;
-  o.unset_env = {"MAGIC_HOUR_API_KEY", "SOURCES__MAGIC_HOUR_SOURCE__API_KEY", "MHLOADER_PG_DSN", "MAGIC_HOUR_BASE_URL",
-                 "MHLOADER_LOG_LEVEL"};
+  mh::test::ProcessOptions o = mh::test::daemon_env();
+  o.unset_env.insert(o.unset_env.end(),
+                     {"MAGIC_HOUR_BASE_URL", "MHLOADER_LOG_LEVEL"});  // the compose config reads them
   o.env["CREDENTIALS_DIRECTORY"] = creds.path();
   return mh::test::run_process({MHLOADER_BIN, "check-config", "--config", config}, o);
 }

@@ -142,6 +142,16 @@ ProcessResult Child::wait(std::chrono::milliseconds timeout) {
   return r;
 }
 
+ProcessOptions daemon_env() {
+  ProcessOptions o;
+  o.unset_env = {"MAGIC_HOUR_API_KEY",    "SOURCES__MAGIC_HOUR_SOURCE__API_KEY",
+                 "MHLOADER_PG_DSN",       "MHLOADER_CONFIG",
+                 "CREDENTIALS_DIRECTORY", "JOURNAL_STREAM",
+                 "NOTIFY_SOCKET",         "WATCHDOG_PID",
+                 "WATCHDOG_USEC"};
+  return o;
+}
+
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options) {
   Child c(argv, options);
   return c.wait(options.timeout);

@@ -27,6 +27,11 @@ struct ProcessOptions {
   bool new_process_group = false;  // Child::signal then reaches the whole group (scripts and their children)
 };
 
+// For running mhloader as a test's child: the developer's or CI's Magic Hour key,
+// DSN, config path, systemd credentials/journal/notify variables are removed, so a
+// test sees only what it sets.
+ProcessOptions daemon_env();
+
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
 class Child;
