@@ -45,8 +45,8 @@ void set_syslog_prefix(bool on);
 // wrote the line. Registering the same value twice is harmless.
 void register_secret(std::string_view secret);
 std::string redact(std::string_view text);
-// `text` with every occurrence of the given secrets (longest first; empty ones
-// ignored) replaced by `***`: for secrets not registered (yet), e.g. those of a
+// `text` with every occurrence of the given secrets (longest first; values shorter
+// than 4 characters ignored) replaced by `***`: for secrets not registered (yet), e.g. those of a
 // configuration being rejected.
 std::string mask(std::string_view text, std::vector<std::string> secrets);
 
