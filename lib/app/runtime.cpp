@@ -24,7 +24,7 @@ magichour::ClientSettings client_settings(const config::Config& c) {
   s.base_url = c.magic_hour.base_url;
   s.api_key = c.magic_hour.api_key.value;
   s.api_key_source = c.magic_hour.api_key.source;
-  s.retry = {c.magic_hour.retry.max_attempts, c.magic_hour.retry.initial_delay, c.magic_hour.retry.max_delay};
+  s.retry = c.magic_hour.retry;
   return s;
 }
 

@@ -107,7 +107,7 @@ class Daemon {
     scheduler_.reset();
     rt_.reset();  // joins the blocking pool: a libpq call in progress finishes first
     log::info("mhloader stopped");
-    return exit_code_;
+    return 0;
   }
 
  private:
@@ -350,7 +350,6 @@ class Daemon {
   bool reloading_ = false;
   bool stopping_ = false;
   bool ready_ = false;  // READY=1 sent (systemd)
-  int exit_code_ = 0;
 };
 
 }  // namespace

@@ -25,12 +25,6 @@ void FairLimiter::Permit::release() {
 FairLimiter::FairLimiter(boost::asio::any_io_executor executor, std::size_t limit)
     : executor_(std::move(executor)), limit_(limit == 0 ? 1 : limit) {}
 
-std::size_t FairLimiter::waiting() const {
-  std::size_t n = 0;
-  for (const auto& [key, q] : queues_) n += q.size();
-  return n;
-}
-
 boost::asio::awaitable<FairLimiter::Permit> FairLimiter::acquire(const std::string& key) {
   if (in_flight_ < limit_ && order_.empty()) {
     peak_ = std::max(peak_, ++in_flight_);
@@ -49,11 +43,6 @@ boost::asio::awaitable<FairLimiter::Permit> FairLimiter::acquire(const std::stri
 
 void FairLimiter::release_one() {
   --in_flight_;
-  grant_waiters();
-}
-
-void FairLimiter::set_limit(std::size_t limit) {
-  limit_ = limit == 0 ? 1 : limit;
   grant_waiters();
 }
 

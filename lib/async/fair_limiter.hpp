@@ -33,11 +33,9 @@ class FairLimiter {
   FairLimiter(boost::asio::any_io_executor executor, std::size_t limit);
 
   boost::asio::awaitable<Permit> acquire(const std::string& key);
-  void set_limit(std::size_t limit);
   std::size_t limit() const { return limit_; }
   std::size_t in_flight() const { return in_flight_; }
   std::size_t peak_in_flight() const { return peak_; }
-  std::size_t waiting() const;
 
  private:
   struct Waiter {

@@ -12,6 +12,7 @@
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
 #include "magichour/requests.hpp"
+#include "net/retry.hpp"
 #include "normalize/write_disposition.hpp"
 
 namespace mh::config {
@@ -26,11 +27,8 @@ struct Secret {
   bool present() const { return !value.empty(); }
 };
 
-struct RetryConfig {
-  int max_attempts = 5;
-  Duration initial_delay{500};
-  Duration max_delay{30'000};
-};
+// magic_hour.retry is the HTTP client's retry policy as it is.
+using RetryConfig = net::RetryPolicy;
 
 struct PollConfig {
   Duration interval{3'000};
@@ -73,7 +71,7 @@ struct ControlConfig {
   std::uint16_t port = 8686;
   Secret token;  // empty: /api/v1/* refuses every request
   std::optional<TlsConfig> tls;
-  int max_connections = 1024;  // beyond: the oldest idle connection is closed, else 503
+  int max_connections = 1024;     // beyond: the oldest idle connection is closed, else 503
   Duration read_timeout{10'000};  // one request, once its first byte arrived (slow clients are cut off)
   Duration idle_timeout{60'000};  // a keep-alive connection waiting for its next request
 };

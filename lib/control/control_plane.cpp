@@ -103,13 +103,9 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   void build_router() {
     for (const auto& e : table()) {
       Handler h = e.handler;
-      std::weak_ptr<Impl> weak = weak_from_this();
+      // Only Impl::handle calls these, and ControlPlane::handle holds the Impl meanwhile.
       router.add(Route{e.method, e.path, e.auth,
-                       [weak, h](const HttpRequest& r, const PathParams& p) -> asio::awaitable<HttpResponse> {
-                         auto self = weak.lock();
-                         if (!self) co_return problem_response(503, "shutting down");
-                         co_return co_await ((*self).*h)(r, p);
-                       }});
+                       [this, h](const HttpRequest& r, const PathParams& p) { return (this->*h)(r, p); }});
     }
   }
 
@@ -158,21 +154,20 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     throw Problem(404, "no job named '" + name + "' is configured");
   }
 
-  json::object job_view(const config::JobConfig& j, const std::vector<schedule::JobStatus>& statuses) const {
-    const schedule::JobStatus* st = nullptr;
-    for (const auto& x : statuses) {
-      if (x.name == j.name) st = &x;
-    }
+  json::object job_view(const config::JobConfig& j, const schedule::JobStatus* status) const {
     auto ov = overview.find(j.name);
-    return job_json(j, st, ov == overview.end() ? nullptr : &ov->second);
+    return job_json(j, status, ov == overview.end() ? nullptr : &ov->second);
   }
 
   asio::awaitable<HttpResponse> list_jobs(const HttpRequest&, const PathParams&) {
     co_await ensure_overview();
     auto cfg = deps.config();
-    auto statuses = deps.scheduler.jobs();
+    const auto statuses = deps.scheduler.jobs();
     json::array jobs;
-    for (const auto& j : cfg->jobs) jobs.push_back(job_view(j, statuses));
+    for (const auto& j : cfg->jobs) {
+      auto st = statuses.find(j.name);
+      jobs.push_back(job_view(j, st == statuses.end() ? nullptr : &st->second));
+    }
     co_return json_response(200, json::object{{"jobs", std::move(jobs)}});
   }
 
@@ -180,7 +175,8 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     auto cfg = deps.config();
     const config::JobConfig& job = configured_job(*cfg, p.at("job"));
     co_await ensure_overview();
-    co_return json_response(200, job_view(job, deps.scheduler.jobs()));
+    const auto status = deps.scheduler.job(job.name);
+    co_return json_response(200, job_view(job, status ? &*status : nullptr));
   }
 
   asio::awaitable<HttpResponse> trigger(const HttpRequest&, const PathParams& p) {
@@ -400,7 +396,12 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<HttpResponse> handle(const HttpRequest& req) {
     // Under /api/v1 the token comes first: without it, 404 and 405 would map the API.
     const bool api = req.path == "/api/v1" || req.path.starts_with("/api/v1/");
-    if (api && !bearer_matches(req, deps.config()->control.token.value)) co_return unauthorized();
+    std::optional<bool> token_ok;  // two digests per check: computed at most once
+    auto authorized = [&] {
+      if (!token_ok) token_ok = bearer_matches(req, deps.config()->control.token.value);
+      return *token_ok;
+    };
+    if (api && !authorized()) co_return unauthorized();
     Match m = router.match(req.method, req.path);
     if (!m.route) {
       if (m.allowed.empty()) co_return problem_response(404, "no route " + req.path.substr(0, 200));
@@ -410,7 +411,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
       r.set_header("Allow", allow);
       co_return r;
     }
-    if (m.route->auth && !bearer_matches(req, deps.config()->control.token.value)) co_return unauthorized();
+    if (m.route->auth && !authorized()) co_return unauthorized();
     // Problems are answers; anything else is our bug, logged with its message and
     // answered without it (it may hold details a client should not see).
     std::optional<HttpResponse> answer;

@@ -37,7 +37,6 @@ class Router {
   void add(Route route);
   // HEAD is answered by a GET route.
   Match match(const std::string& method, const std::string& path) const;
-  const std::vector<Route>& routes() const { return routes_; }
 
  private:
   std::vector<Route> routes_;

@@ -5,16 +5,12 @@
 
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
+#include "db/sql.hpp"
 
 namespace mh::db {
 namespace json = boost::json;
 
 namespace {
-
-// Timestamps leave the database as ISO 8601 UTC with milliseconds, like every other time mhloader prints.
-std::string iso(const std::string& column) {
-  return "to_char(" + column + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
-}
 
 std::optional<std::string> opt(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
@@ -26,7 +22,7 @@ json::value parse(const pqxx::field& f) {
   return json::parse(f.c_str());
 }
 
-const std::string kRunColumns = "id, job, trigger, status, " + iso("started_at") + ", " + iso("finished_at") +
+const std::string kRunColumns = "id, job, trigger, status, " + iso_utc("started_at") + ", " + iso_utc("finished_at") +
                                 ", load_id, rows, credits_charged, error, resources, details";
 
 RunRow run_from(const pqxx::row& r) {
@@ -147,17 +143,7 @@ std::vector<std::int64_t> interrupted_runs(Pool& pool, const std::string& job) {
 }
 
 bool insert_pending(Pool& pool, const Submission& s) {
-  bool inserted = false;
-  pool.with([&](pqxx::connection_base& c) {
-    pqxx::work tx{c};
-    auto r = tx.exec_params(
-        "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, source_file) "
-        "VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING RETURNING key",
-        s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
-    inserted = !r.empty();
-    tx.commit();
-  });
-  return inserted;
+  return !insert_pending(pool, std::vector<Submission>{s}).empty();
 }
 
 std::vector<std::string> insert_pending(Pool& pool, const std::vector<Submission>& rows) {
@@ -196,22 +182,19 @@ std::vector<Submission> get_submissions(Pool& pool, const std::vector<std::strin
 }
 
 std::optional<Submission> get_submission(Pool& pool, const std::string& key) {
-  std::optional<Submission> out;
-  pool.with([&](pqxx::connection_base& c) {
-    pqxx::read_transaction tx{c};
-    auto r = tx.exec_params("SELECT " + kSubmissionColumns + " FROM mhloader.submissions WHERE key = $1", key);
-    if (!r.empty()) out = submission_from(r[0]);
-  });
-  return out;
+  auto rows = get_submissions(pool, {key});
+  if (rows.empty()) return std::nullopt;
+  return std::move(rows.front());
 }
 
-std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id) {
+std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id, const std::string& resource) {
   std::vector<Submission> out;
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
-    for (const auto& row : tx.exec_params(
-             "SELECT " + kSubmissionColumns + " FROM mhloader.submissions WHERE run_id = $1 ORDER BY created_at, key",
-             run_id)) {
+    for (const auto& row : tx.exec_params("SELECT " + kSubmissionColumns +
+                                              " FROM mhloader.submissions WHERE run_id = $1 AND resource = $2 "
+                                              "ORDER BY created_at, key",
+                                          run_id, resource)) {
       out.push_back(submission_from(row));
     }
   });
@@ -272,13 +255,12 @@ std::int64_t committed_credits(Pool& pool, std::int64_t run_id) {
   return total;
 }
 
-std::vector<std::string> known_projects(Pool& pool, bool only_unfinished) {
+std::vector<std::string> known_projects(Pool& pool) {
   std::vector<std::string> out;
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
-    std::string where = only_unfinished ? "state = 'submitted'" : "state IN ('submitted', 'complete', 'timeout')";
-    for (const auto& row : tx.exec("SELECT project_id FROM mhloader.submissions WHERE project_id IS NOT NULL AND " +
-                                   where + " ORDER BY created_at")) {
+    for (const auto& row : tx.exec("SELECT project_id FROM mhloader.submissions WHERE project_id IS NOT NULL AND "
+                                   "state IN ('submitted', 'complete', 'timeout') ORDER BY created_at")) {
       out.emplace_back(row[0].c_str());
     }
   });

@@ -67,7 +67,8 @@ bool insert_pending(Pool& pool, const Submission& s);
 std::vector<std::string> insert_pending(Pool& pool, const std::vector<Submission>& rows);
 std::vector<Submission> get_submissions(Pool& pool, const std::vector<std::string>& keys);
 std::optional<Submission> get_submission(Pool& pool, const std::string& key);
-std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id);
+// The run's ledger rows of one resource, oldest first.
+std::vector<Submission> submissions_of_run(Pool& pool, std::int64_t run_id, const std::string& resource);
 std::vector<Submission> list_submissions(Pool& pool, const std::optional<std::string>& state, int limit);
 void mark_submitted(Pool& pool, const std::string& key, const std::string& project_id, std::int64_t credits);
 void set_submission_state(Pool& pool, const std::string& key, const std::string& state,
@@ -77,7 +78,7 @@ void set_submission_state(Pool& pool, const std::string& key, const std::string&
 // Credits committed by a run: charged where known, else the estimate (pending, uncertain).
 std::int64_t committed_credits(Pool& pool, std::int64_t run_id);
 // Project ids of submissions that are submitted but not final, or complete (for image_projects).
-std::vector<std::string> known_projects(Pool& pool, bool only_unfinished);
+std::vector<std::string> known_projects(Pool& pool);
 
 struct JobState {
   bool paused = false;

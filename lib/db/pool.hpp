@@ -33,7 +33,6 @@ class Pool {
   // Runs `f` with a connection; a connection that failed is not reused. Throws
   // Unavailable when Postgres cannot be reached, else what `f` throws.
   void with(const std::function<void(pqxx::connection_base&)>& f);
-  const std::string& dsn() const { return dsn_; }
 
  private:
   struct Conn;

@@ -11,6 +11,7 @@
 #include "config/duration.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
+#include "net/retry.hpp"
 #include "net/url.hpp"
 
 namespace mh::magichour {
@@ -229,7 +230,7 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
                            "Magic Hour answered " + status_text(res.status) + " to " + endpoint +
                                " after receiving it; the request may have been processed and was not resent");
           }
-          bool retry = res.status == 429 || (res.status >= 500 && res.status <= 599);
+          bool retry = net::retryable_status(res.status);
           if (!retry || attempt >= max_attempts) {
             throw_for_status(res.status, endpoint, net::url_decode(request.url, false), res.body, settings_, options,
                              attempt);
@@ -282,15 +283,30 @@ asio::awaitable<JsonResponse> Client::post_json(std::string_view endpoint, std::
   co_return out;
 }
 
-asio::awaitable<Account> Client::account(const CallOptions& options) {
-  const std::string endpoint = "GET /v1/account";
-  JsonResponse r = co_await get_json(endpoint, "/v1/account", options);
+namespace {
+
+// GET /v1/account and the dlt page's GET /v1/credits both carry the balance as `credits`.
+Account balance_of(const JsonResponse& r, const std::string& endpoint) {
   const auto& o = expect_object(r.body, endpoint);
   const json::value* credits = o.if_contains("credits");
   if (credits == nullptr || !credits->is_number()) {
     throw ApiError(ErrorKind::protocol, r.status, endpoint, "", "Magic Hour's " + endpoint + " has no credits field");
   }
-  co_return Account{get_int(o, "credits"), get_string(o, "tier"), o};
+  return Account{get_int(o, "credits"), get_string(o, "tier"), o};
+}
+
+}  // namespace
+
+asio::awaitable<Account> Client::account(const CallOptions& options) {
+  const std::string endpoint = "GET /v1/account";
+  JsonResponse r = co_await get_json(endpoint, "/v1/account", options);
+  co_return balance_of(r, endpoint);
+}
+
+asio::awaitable<Account> Client::credits(const CallOptions& options) {
+  const std::string endpoint = "GET /v1/credits";
+  JsonResponse r = co_await get_json(endpoint, "/v1/credits", options);
+  co_return balance_of(r, endpoint);
 }
 
 asio::awaitable<CreateResult> Client::create(CreateKind kind, const json::object& body, const CallOptions& options) {

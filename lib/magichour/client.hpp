@@ -99,11 +99,11 @@ class Client {
   Client(net::HttpClient& http, async::FairLimiter& limiter, ClientSettings settings,
          metrics::Metrics* metrics = nullptr);
 
-  const ClientSettings& settings() const { return settings_; }
-
   // Every call takes its options by lvalue reference (rvalues are deleted) and
   // its strings as string_view, so no call site can put a class temporary in a co_await.
   boost::asio::awaitable<Account> account(const CallOptions& options = default_call_options());
+  // The dlt page's GET /v1/credits (not served by the real API): the balance only.
+  boost::asio::awaitable<Account> credits(const CallOptions& options = default_call_options());
   // An authenticated GET of a path under base_url ("/v1/credits", "saved-items?limit=10")
   // or an absolute URL with base_url's origin. `endpoint` is the template for metrics.
   boost::asio::awaitable<JsonResponse> get_json(std::string_view endpoint, std::string_view path_or_url,
@@ -130,6 +130,7 @@ class Client {
                                               const CallOptions& options = default_call_options());
 
   boost::asio::awaitable<Account> account(CallOptions&&) = delete;
+  boost::asio::awaitable<Account> credits(CallOptions&&) = delete;
   boost::asio::awaitable<JsonResponse> get_json(std::string_view, std::string_view, CallOptions&&) = delete;
   boost::asio::awaitable<JsonResponse> post_json(std::string_view, std::string_view, const boost::json::value&,
                                                  CallOptions&&) = delete;

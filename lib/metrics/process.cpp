@@ -50,7 +50,8 @@ std::optional<ProcessStats> read_process_stats() {
   ProcessStats s;
   s.resident_memory_bytes = rss_pages * page;
   s.cpu_seconds = (utime + stime) / ticks;
-  if (auto bt = boot_time()) s.start_time_seconds = *bt + start_ticks / ticks;
+  static const std::optional<double> booted = boot_time();  // constant while the machine runs
+  if (booted) s.start_time_seconds = *booted + start_ticks / ticks;
   std::error_code ec;
   for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) {
     s.open_fds += 1;

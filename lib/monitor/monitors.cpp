@@ -71,7 +71,7 @@ struct CreditMonitor::Impl {
       try {
         auto account = co_await client.account(o);
         state.source = "/v1/account";
-        state.raw = account.raw;
+        state.raw = std::move(account.raw);
         co_return account.credits;
       } catch (const ApiError& e) {
         if (e.kind() != ErrorKind::not_found) throw;
@@ -79,14 +79,10 @@ struct CreditMonitor::Impl {
         use_legacy = true;
       }
     }
-    auto r = co_await client.get_json("GET /v1/credits", "/v1/credits", o);
-    const boost::json::value* c = r.body.is_object() ? r.body.as_object().if_contains("credits") : nullptr;
-    if (c == nullptr || !c->is_number()) {
-      throw ApiError(ErrorKind::protocol, r.status, "GET /v1/credits", "", "GET /v1/credits has no credits field");
-    }
+    auto legacy = co_await client.credits(o);
     state.source = "/v1/credits";
-    state.raw = r.body.as_object();
-    co_return c->to_number<std::int64_t>();
+    state.raw = std::move(legacy.raw);
+    co_return legacy.credits;
   }
 
   asio::awaitable<void> tick() {
@@ -268,6 +264,5 @@ PostgresMonitor::~PostgresMonitor() { stop(); }
 void PostgresMonitor::start() { start_periodic(impl_, impl_->interval); }
 void PostgresMonitor::stop() { stop_periodic(*impl_); }
 const PostgresState& PostgresMonitor::state() const { return impl_->state; }
-asio::awaitable<void> PostgresMonitor::probe() { co_await impl_->tick(); }
 
 }  // namespace mh::monitor

@@ -114,7 +114,6 @@ class PostgresMonitor {
   void start();
   void stop();
   const PostgresState& state() const;
-  boost::asio::awaitable<void> probe();
 
   struct Impl;
 

@@ -148,7 +148,6 @@ HttpClient::HttpClient(asio::io_context& io, asio::thread_pool& blocking, HttpCl
 HttpClient::~HttpClient() = default;
 
 std::uint64_t HttpClient::connections_opened() const { return impl_->opened; }
-const HttpClientOptions& HttpClient::options() const { return impl_->options; }
 
 asio::awaitable<ClientResponse> HttpClient::send(const ClientRequest& request) {
   auto impl = impl_;  // keeps the pool alive while this request runs
@@ -185,7 +184,6 @@ asio::awaitable<ClientResponse> HttpClient::send(const ClientRequest& request) {
       reused = false;
     }
   }
-  response.reused_connection = reused;
   if (conn->reusable) {
     auto& idle = impl->idle[origin];
     if (idle.size() < impl->options.max_idle_per_origin) {

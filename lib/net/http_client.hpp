@@ -63,7 +63,6 @@ struct ClientResponse {
   std::string body;  // empty when downloaded to a file
   std::uint64_t body_bytes = 0;
   std::string sha256;  // hex, of the downloaded file
-  bool reused_connection = false;
 
   std::optional<std::string> header(std::string_view name) const;
 };
@@ -96,7 +95,6 @@ class HttpClient {
 
   // Connections opened so far (for tests and the keep-alive bench).
   std::uint64_t connections_opened() const;
-  const HttpClientOptions& options() const;
 
   struct Impl;
 

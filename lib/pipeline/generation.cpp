@@ -258,7 +258,6 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
           co_await async::run_blocking(sv.blocking, mark);
           to_poll.push_back(key);
           project_of[key] = created.id;
-          out.credits_charged += created.credits_charged;
           control.credits_charged += created.credits_charged;
         } catch (const ApiError& e) {
           failure = e;
@@ -300,12 +299,14 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
       }
       if (result.project && result.project->status == "complete" && cfg.archive.dir) {
         json::array downloads;
-        for (std::size_t i = 0; i < result.project->downloads.size(); ++i) {
-          const auto& d = result.project->downloads[i];
-          std::string dir = *cfg.archive.dir + "/" + id;
-          std::string path = dir + "/" + std::to_string(i) + "." + extension_of(d.url, "bin");
+        const std::string dir = *cfg.archive.dir + "/" + id;
+        if (!result.project->downloads.empty()) {
           auto mkdir = [&] { fs::create_directories(dir); };
           co_await async::run_blocking(sv.blocking, mkdir);
+        }
+        for (std::size_t i = 0; i < result.project->downloads.size(); ++i) {
+          const auto& d = result.project->downloads[i];
+          std::string path = dir + "/" + std::to_string(i) + "." + extension_of(d.url, "bin");
           json::object entry{{"url", d.url}, {"expires_at", d.expires_at}};
           try {
             auto file = co_await sv.client.download(d.url, path, call);
@@ -328,12 +329,11 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
   co_await async::join_all(std::move(polls));
 
   // One record per project this run produced, for the resource's table.
-  auto rows_q = [&] { return db::submissions_of_run(db, run_id); };
+  auto rows_q = [&] { return db::submissions_of_run(db, run_id, g.resource); };
   std::vector<db::Submission> rows = co_await async::run_blocking(sv.blocking, rows_q);
   std::vector<json::value> records;
   for (const auto& s : rows) {
-    if (s.resource != g.resource || !s.project_id) continue;
-    records.push_back(record_of(s));
+    if (s.project_id) records.push_back(record_of(s));
   }
   normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
   out.resource.pages = 1;

@@ -23,7 +23,6 @@ std::int64_t estimate_credits(magichour::CreateKind kind, const boost::json::obj
 
 struct GenerationOutcome {
   extract::ResourceOutcome resource;
-  std::int64_t credits_charged = 0;
   bool guard_stopped = false;
   boost::json::object guard;  // the numbers when the guard or budget stopped submissions
 };

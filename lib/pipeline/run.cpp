@@ -90,7 +90,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
 
   auto job_state_q = [&] { return db::get_job_state(db, job.name); };
   db::JobState state = co_await async::run_blocking(sv.blocking, job_state_q);
-  auto projects_q = [&] { return db::known_projects(db, false); };
+  auto projects_q = [&] { return db::known_projects(db); };
   std::vector<std::string> projects;
   if (std::find(job.resources.begin(), job.resources.end(), "image_projects") != job.resources.end()) {
     projects = co_await async::run_blocking(sv.blocking, projects_q);
@@ -104,12 +104,9 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   PackageSink sink(sv.blocking, *builder);
 
   json::object cursors;
-  auto last_progress = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-  auto progress = [&](bool force) -> asio::awaitable<void> {
+  // After each resource: the live view, and the runs row other processes read.
+  auto progress = [&]() -> asio::awaitable<void> {
     if (control.on_progress) control.on_progress(control);
-    auto now = std::chrono::steady_clock::now();
-    if (!force && now - last_progress < std::chrono::seconds(1)) co_return;  // the runs row, at most once a second
-    last_progress = now;
     std::int64_t rows = 0;
     for (const auto& r : control.resources) rows += r.records;
     json::value res = extract::to_json(control.resources);
@@ -147,7 +144,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     if (outcome.status == "failed") {
       log::error("resource failed", {{"job", job.name}, {"resource", name}, {"error", outcome.error}});
     }
-    co_await progress(true);
+    co_await progress();
   }
 
   for (const auto& g : job.generate) {
@@ -160,7 +157,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     GenerationOutcome gen = co_await run_generation(sv, job, g, out.run_id, resume_run_id.has_value(), control, sink);
     control.resources[slot] = gen.resource;
     if (gen.guard_stopped) control.details["credit_guard"] = gen.guard;
-    co_await progress(true);
+    co_await progress();
   }
   out.resources = control.resources;
   out.details = control.details;

@@ -13,11 +13,6 @@ namespace chr = std::chrono;
 
 constexpr std::int64_t kDay = 86400;
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  std::int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 struct Civil {
   int day_of_month;
   int month;

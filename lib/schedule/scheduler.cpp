@@ -22,7 +22,6 @@ namespace asio = boost::asio;
 
 struct JobLoop {
   config::JobConfig job;
-  std::uint64_t generation = 0;
   bool stopped = false;
   std::unique_ptr<asio::steady_timer> timer;
   std::optional<std::int64_t> next_run_ms;
@@ -52,7 +51,7 @@ struct TriggerWait {
 
 static LiveRun snapshot(const Active& a) {
   const pipeline::RunControl& c = *a.control;
-  return LiveRun{a.job, c.run_id, a.trigger, c.cancellation.requested(), c.resources, c.credits_charged};
+  return LiveRun{c.run_id, a.trigger, c.cancellation.requested(), c.resources, c.credits_charged};
 }
 
 struct Scheduler::Impl {
@@ -60,7 +59,6 @@ struct Scheduler::Impl {
   ServicesFor services_for;
   std::shared_ptr<const config::Config> config;
   std::map<std::string, std::shared_ptr<JobLoop>> loops;
-  std::uint64_t generation = 0;
   bool stopped = false;
   int running = 0;
   std::list<Active> active;
@@ -237,7 +235,6 @@ struct Scheduler::Impl {
   void start_loop(const config::JobConfig& job) {
     auto loop = std::make_shared<JobLoop>();
     loop->job = job;
-    loop->generation = ++generation;
     loop->timer = std::make_unique<asio::steady_timer>(io);
     loops[job.name] = loop;
     // Not detached: an error ending a loop is logged (the job would silently stop otherwise).
@@ -315,19 +312,20 @@ void Scheduler::stop() {
 
 bool Scheduler::idle() const { return impl_->running == 0; }
 
-std::vector<JobStatus> Scheduler::jobs() const {
-  std::vector<JobStatus> out;
-  for (const auto& [name, loop] : impl_->loops) {
-    JobStatus s;
-    s.name = name;
-    s.schedule = describe(loop->job.schedule);
-    s.next_run_ms = loop->next_run_ms;
-    s.timezone = loop->job.timezone;
-    if (const Active* a = impl_->active_run_of(name); a && a->control->status == "running") s.running = snapshot(*a);
-    s.skipped_ticks = loop->skipped;
-    out.push_back(s);
-  }
+std::map<std::string, JobStatus> Scheduler::jobs() const {
+  std::map<std::string, JobStatus> out;
+  for (const auto& [name, loop] : impl_->loops) out.emplace(name, *job(name));
   return out;
+}
+
+std::optional<JobStatus> Scheduler::job(const std::string& name) const {
+  auto it = impl_->loops.find(name);
+  if (it == impl_->loops.end()) return std::nullopt;
+  JobStatus s;
+  s.next_run_ms = it->second->next_run_ms;
+  if (const Active* a = impl_->active_run_of(name); a && a->control->status == "running") s.running = snapshot(*a);
+  s.skipped_ticks = it->second->skipped;
+  return s;
 }
 
 asio::awaitable<TriggerResult> Scheduler::trigger(const std::string& job) {

@@ -22,7 +22,6 @@ namespace mh::schedule {
 
 // A run in progress in this process, as the control plane shows it.
 struct LiveRun {
-  std::string job;
   std::int64_t run_id = 0;  // 0 until the runs row exists
   std::string trigger;
   bool cancel_requested = false;
@@ -31,9 +30,6 @@ struct LiveRun {
 };
 
 struct JobStatus {
-  std::string name;
-  std::string schedule;  // the cron text, "every 5m" or "manual"
-  std::string timezone;
   std::optional<std::int64_t> next_run_ms;
   std::optional<LiveRun> running;
   std::int64_t skipped_ticks = 0;
@@ -65,7 +61,9 @@ class Scheduler {
   // True once no run is in progress.
   bool idle() const;
 
-  std::vector<JobStatus> jobs() const;
+  // The scheduled jobs by name (a job appears once its loop runs: after the database is ready).
+  std::map<std::string, JobStatus> jobs() const;
+  std::optional<JobStatus> job(const std::string& name) const;
 
   // Starts a run of `job` now (also when paused: an operator's explicit request)
   // and completes once it has a run id, or could not start.

@@ -11,6 +11,12 @@
 
 namespace mh::schedule {
 
+// Integer division rounding toward negative infinity (instants before 1970 included).
+inline std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
 namespace detail {
 struct PosixRule;  // the POSIX TZ string of a TZif footer (time_zone.cpp)
 }

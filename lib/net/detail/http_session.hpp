@@ -75,10 +75,6 @@ inline HttpResponse error_response(int status, std::string_view detail) {
   return r;
 }
 
-template <class Stream>
-asio::ip::tcp::socket& lowest_socket(Stream& s) {
-  return beast::get_lowest_layer(s).socket();
-}
 
 // Serves requests on one connection until it closes, times out or the server stops.
 // `impl` is a reference to the caller's shared_ptr, which outlives this call
