@@ -368,15 +368,31 @@ void set_paused(Pool& pool, const std::string& job, bool paused) {
   });
 }
 
-void set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms) {
+bool set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms) {
+  bool paused = false;
   pool.with([&](pqxx::connection_base& c) {
     pqxx::work tx{c};
-    tx.exec_params0(
-        "INSERT INTO mhloader.job_state (job, last_tick_at) VALUES ($1, to_timestamp($2 / 1000.0)) "
-        "ON CONFLICT (job) DO UPDATE SET last_tick_at = EXCLUDED.last_tick_at, updated_at = now()",
-        job, tick_ms);
+    paused = tx.exec_params1(
+                   "INSERT INTO mhloader.job_state (job, last_tick_at) VALUES ($1, to_timestamp($2 / 1000.0)) "
+                   "ON CONFLICT (job) DO UPDATE SET last_tick_at = EXCLUDED.last_tick_at, updated_at = now() "
+                   "RETURNING paused",
+                   job, tick_ms)[0]
+                 .as<bool>();
     tx.commit();
   });
+  return paused;
+}
+
+json::object job_cursors(Pool& pool, const std::string& job) {
+  json::object out;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::read_transaction tx{c};
+    auto r = tx.exec_params("SELECT cursors FROM mhloader.job_state WHERE job = $1", job);
+    if (r.empty()) return;
+    json::value v = parse(r[0][0]);
+    if (v.is_object()) out = std::move(v.as_object());
+  });
+  return out;
 }
 
 struct JobLock::Impl {

@@ -103,7 +103,10 @@ std::map<std::string, std::int64_t> submission_counts(Pool& pool);
 enum class ResolveOutcome { resolved, not_found, not_uncertain };
 ResolveOutcome resolve_submission(Pool& pool, const std::string& key, const std::string& action);
 void set_paused(Pool& pool, const std::string& job, bool paused);
-void set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms);
+// Records the tick and returns the pause flag (one round trip per tick).
+bool set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms);
+// The job's incremental cursors per resource (what a run starts from).
+boost::json::object job_cursors(Pool& pool, const std::string& job);
 
 // pg_try_advisory_lock per job on a connection of its own, held until release
 // or destruction: several daemons can share one database and never run the same job at once.

@@ -264,6 +264,19 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
   }
   std::string next = with_query(ep.path, params);
   const json::value body = ep.json.value_or(json::value(nullptr));  // null: no body
+  // The JSON paths, parsed once (the config validated them): not once per record or page.
+  auto parsed = [](std::string_view text) {
+    std::string error;
+    return config::parse_json_path(text, error);
+  };
+  const auto cursor_value_path = r.incremental ? parsed(r.incremental->cursor_path) : std::nullopt;
+  const auto next_url_path = parsed(pg.next_url_path);
+  const auto total_path = pg.total_path ? parsed(*pg.total_path) : std::nullopt;
+  const auto has_more_path = pg.has_more_path ? parsed(*pg.has_more_path) : std::nullopt;
+  const auto next_cursor_path = parsed(pg.cursor_path);
+  auto find = [](const json::value& root, const std::optional<config::JsonPath>& path) -> const json::value* {
+    return path ? find_value(root, *path) : nullptr;
+  };
   try {
     for (;;) {
       if (is_cancelled(ctx)) {
@@ -284,26 +297,29 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
 
       if (r.incremental) {
         std::vector<json::value> kept;
-        const auto& cp = r.incremental->cursor_path;
         for (auto& rec : records) {
-          const json::value* c = find_value(rec, cp);
+          const json::value* c = find(rec, cursor_value_path);
           if (c == nullptr || c->is_null()) {
             kept.push_back(std::move(rec));  // dlt raises here by default; we keep the row
             continue;
           }
+          std::optional<std::string> key;  // the row's hash, computed only for boundary rows, once
+          auto hash = [&]() -> const std::string& {
+            if (!key) key = row_key(rec, r.primary_key);
+            return *key;
+          };
           if (start) {
             int cmp = compare_cursor(*c, *start);
             if (cmp < 0) continue;
-            if (cmp == 0) {
-              std::string h = row_key(rec, r.primary_key);
-              if (std::find(boundary.begin(), boundary.end(), json::value(h)) != boundary.end()) continue;
-            }
+            if (cmp == 0 && std::find(boundary.begin(), boundary.end(), json::value(hash())) != boundary.end())
+              continue;
           }
-          if (!last || compare_cursor(*c, *last) > 0) {
+          const int vs_last = last ? compare_cursor(*c, *last) : 1;
+          if (vs_last > 0) {
             last = *c;
             last_hashes.clear();
           }
-          if (compare_cursor(*c, *last) == 0) last_hashes.push_back(json::value(row_key(rec, r.primary_key)));
+          if (vs_last >= 0) last_hashes.push_back(json::value(hash()));
           kept.push_back(std::move(rec));
         }
         records = std::move(kept);
@@ -324,7 +340,7 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
           break;
         }
         case config::PaginatorType::json_link: {
-          const json::value* link = find_value(res.body, pg.next_url_path);
+          const json::value* link = find(res.body, next_url_path);
           if (link && link->is_string() && !link->as_string().empty()) {
             std::string err;
             auto base = net::parse_url(res.url, err);
@@ -344,10 +360,10 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
         }
         case config::PaginatorType::offset: {
           offset += pg.limit;
-          auto total = pg.total_path ? as_int(find_value(res.body, *pg.total_path)) : std::nullopt;
+          auto total = as_int(find(res.body, total_path));
           bool more = !(pg.stop_after_empty_page && page_size == 0) && !(total && offset >= *total) &&
                       !(pg.maximum && offset >= *pg.maximum);
-          if (pg.has_more_path) more = more && truthy(find_value(res.body, *pg.has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
           if (!total && !pg.has_more_path && static_cast<std::int64_t>(page_size) < pg.limit) more = false;
           if (more) {
             params[pg.offset_param] = offset;
@@ -357,10 +373,10 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
         }
         case config::PaginatorType::page_number: {
           ++page_no;
-          auto total = pg.total_path ? as_int(find_value(res.body, *pg.total_path)) : std::nullopt;
+          auto total = as_int(find(res.body, total_path));
           bool more = !(pg.stop_after_empty_page && page_size == 0) && !(total && page_no >= *total + pg.base_page) &&
                       !(pg.maximum && page_no > *pg.maximum);
-          if (pg.has_more_path) more = more && truthy(find_value(res.body, *pg.has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
           if (more) {
             params[pg.page_param] = page_no;
             following = with_query(ep.path, params);
@@ -368,9 +384,9 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
           break;
         }
         case config::PaginatorType::cursor: {
-          const json::value* c = find_value(res.body, pg.cursor_path);
+          const json::value* c = find(res.body, next_cursor_path);
           bool more = truthy(c) && !(pg.stop_after_empty_page && page_size == 0);
-          if (pg.has_more_path) more = more && truthy(find_value(res.body, *pg.has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
           if (more) {
             params[pg.cursor_param] = c->is_string() ? json::value(c->as_string()) : *c;
             following = with_query(ep.path, params);

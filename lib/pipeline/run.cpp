@@ -88,8 +88,8 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   log::info("run started",
             {{"job", job.name}, {"run_id", out.run_id}, {"trigger", trigger}, {"resumed", resume_run_id.has_value()}});
 
-  auto job_state_q = [&] { return db::get_job_state(db, job.name); };
-  db::JobState state = co_await async::run_blocking(sv.blocking, job_state_q);
+  auto cursors_q = [&] { return db::job_cursors(db, job.name); };
+  const json::object stored_cursors = co_await async::run_blocking(sv.blocking, cursors_q);
   auto projects_q = [&] { return db::known_projects(db); };
   std::vector<std::string> projects;
   if (std::find(job.resources.begin(), job.resources.end(), "image_projects") != job.resources.end()) {
@@ -134,7 +134,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     extract::ResourceOutcome outcome;
     if (user) {
       json::object previous;
-      if (const json::value* c = state.cursors.if_contains(name); c && c->is_object()) previous = c->as_object();
+      if (const json::value* c = stored_cursors.if_contains(name); c && c->is_object()) previous = c->as_object();
       outcome = co_await extract::extract_rest(*user, previous, ctx, sink);
       if (outcome.cursor) cursors[name] = *outcome.cursor;
     } else {

@@ -208,10 +208,10 @@ struct Scheduler::Impl {
       if (metrics) metrics->set_next_run(name, fire);
       if (!co_await sleep_until(*loop, fire)) break;
       std::int64_t tick = *next;
-      auto mark = [&] { db::set_last_tick(sv.db, name, tick); };
+      bool paused = false;
+      auto mark = [&] { paused = db::set_last_tick(sv.db, name, tick); };
       if (!co_await until_done(*loop, sv.blocking, "record the tick", mark)) break;
-      if (!co_await until_done(*loop, sv.blocking, "read job state", state_q)) break;
-      if (st.paused) {
+      if (paused) {
         log::debug("tick skipped: the job is paused", {{"job", name}});
         continue;
       }
