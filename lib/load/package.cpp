@@ -8,6 +8,7 @@
 
 #include "load/load_id.hpp"
 #include "log/log.hpp"
+#include "normalize/naming.hpp"
 #include "util/atomic_file.hpp"
 
 namespace mh::load {
@@ -64,7 +65,7 @@ std::vector<std::string> strings(const json::array& a) {
 // Table names are normalized identifiers: [a-z0-9_]. Checked again here
 // because they become file and folder names.
 bool valid_identifier(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
+  if (name.empty() || name.size() > normalize::kMaxIdentifierLength) return false;
   for (char c : name) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
   }

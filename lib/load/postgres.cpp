@@ -88,13 +88,7 @@ std::string truncate_sql(const std::string& dataset, const normalize::Schema& sc
 std::string random_hex(std::size_t bytes) {
   std::string raw(bytes, '\0');
   util::random_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-  return out;
+  return util::hex_encode(raw);
 }
 
 bool exists_table(pqxx::transaction_base& tx, const std::string& dataset, const std::string& table) {

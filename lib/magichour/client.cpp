@@ -35,12 +35,7 @@ std::string_view to_string(ErrorKind kind) {
   return "server";
 }
 
-std::optional<std::string> JsonResponse::header(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (net::iequals(h.name, name)) return h.value;
-  }
-  return std::nullopt;
-}
+std::optional<std::string> JsonResponse::header(std::string_view name) const { return net::find_header(headers, name); }
 
 const CallOptions& default_call_options() {
   static const CallOptions options;
@@ -149,7 +144,12 @@ const json::object& expect_object(const json::value& v, const std::string& endpo
 }  // namespace
 
 Client::Client(net::HttpClient& http, async::FairLimiter& limiter, ClientSettings settings, metrics::Metrics* metrics)
-    : http_(http), limiter_(limiter), settings_(std::move(settings)), metrics_(metrics), rng_(std::random_device{}()) {
+    : http_(http),
+      limiter_(limiter),
+      settings_(std::move(settings)),
+      auth_{"Authorization", "Bearer " + settings_.api_key},
+      metrics_(metrics),
+      rng_(std::random_device{}()) {
   while (settings_.base_url.ends_with("/")) settings_.base_url.pop_back();
   std::string err;
   auto base = net::parse_url(settings_.base_url, err);
@@ -263,7 +263,7 @@ asio::awaitable<JsonResponse> Client::get_json(std::string_view endpoint, std::s
                                                const CallOptions& options) {
   net::ClientRequest req;
   req.url = absolute(path_or_url, endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  req.headers = {auth_, {"Accept", "application/json"}};
   JsonResponse out = co_await read_json(endpoint, req, options);
   co_return out;
 }
@@ -273,7 +273,7 @@ asio::awaitable<JsonResponse> Client::post_json(std::string_view endpoint, std::
   net::ClientRequest req;
   req.method = "POST";
   req.url = absolute(path_or_url, endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Accept", "application/json"}};
+  req.headers = {auth_, {"Accept", "application/json"}};
   if (!body.is_null()) {
     req.headers.push_back({"Content-Type", "application/json"});
     req.body = json::serialize(body);
@@ -319,9 +319,7 @@ asio::awaitable<CreateResult> Client::create(CreateKind kind, const json::object
   net::ClientRequest req;
   req.method = "POST";
   req.url = absolute(std::string(endpoint_path(kind)), endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key},
-                 {"Content-Type", "application/json"},
-                 {"Accept", "application/json"}};
+  req.headers = {auth_, {"Content-Type", "application/json"}, {"Accept", "application/json"}};
   req.body = json::serialize(body);
   CallOptions o = options;
   if (o.resource.empty()) o.resource = std::string(resource_name(kind));
@@ -364,7 +362,7 @@ asio::awaitable<Project> Client::project(std::string_view id, const CallOptions&
     p.error_code = get_string(e->as_object(), "code");
     p.error_message = get_string(e->as_object(), "message");
   }
-  p.raw = o;
+  p.raw = std::move(r.body.as_object());  // last use of `o`, which points into it
   co_return p;
 }
 
@@ -373,7 +371,7 @@ asio::awaitable<void> Client::delete_project(std::string_view id, const CallOpti
   net::ClientRequest req;
   req.method = "DELETE";
   req.url = absolute("/v1/image-projects/" + net::url_encode(id), endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key}};
+  req.headers = {auth_};
   co_await send(endpoint, req, options, Mode::read);
 }
 
@@ -385,7 +383,7 @@ asio::awaitable<std::vector<UploadSlot>> Client::upload_urls(
   net::ClientRequest req;
   req.method = "POST";
   req.url = absolute("/v1/files/upload-urls", endpoint);
-  req.headers = {{"Authorization", "Bearer " + settings_.api_key}, {"Content-Type", "application/json"}};
+  req.headers = {auth_, {"Content-Type", "application/json"}};
   req.body = json::serialize(json::object{{"items", std::move(list)}});
   // Asking for upload URLs spends nothing: it may be retried like a read.
   net::ClientResponse res = co_await send(endpoint, req, options, Mode::read);

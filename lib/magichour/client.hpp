@@ -153,6 +153,7 @@ class Client {
   net::HttpClient& http_;
   async::FairLimiter& limiter_;
   ClientSettings settings_;
+  net::Header auth_;  // Authorization: Bearer <key>, sent with every API call (not to signed URLs)
   metrics::Metrics* metrics_;
   std::string origin_;
   std::mt19937_64 rng_;

@@ -38,12 +38,11 @@ asio::awaitable<PollResult> poll_project(Client& client, const std::string& id, 
     if (cancelled()) continue;
     try {
       Project p = co_await client.project(id, options);
-      result.project = p;
       if (on_update) on_update(p);
-      if (p.terminal()) {
-        result.outcome = p.status;
-        co_return result;
-      }
+      const bool done = p.terminal();
+      if (done) result.outcome = p.status;
+      result.project = std::move(p);
+      if (done) co_return result;
       wait = settings.interval;
     } catch (const ApiError& e) {
       bool transient = e.kind() == ErrorKind::rate_limited || e.kind() == ErrorKind::server ||

@@ -22,12 +22,7 @@ std::string_view to_string(TransportError::Kind kind) {
   return "connect";
 }
 
-std::optional<std::string> ClientResponse::header(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (iequals(h.name, name)) return h.value;
-  }
-  return std::nullopt;
-}
+std::optional<std::string> ClientResponse::header(std::string_view name) const { return find_header(headers, name); }
 
 ProxySettings ProxySettings::from_environment() {
   auto env = [](const char* upper, const char* lower) -> std::optional<std::string> {

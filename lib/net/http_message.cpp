@@ -54,12 +54,14 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-std::optional<std::string> HttpRequest::header(std::string_view name) const {
+std::optional<std::string> find_header(const std::vector<Header>& headers, std::string_view name) {
   for (const auto& h : headers) {
     if (iequals(h.name, name)) return h.value;
   }
   return std::nullopt;
 }
+
+std::optional<std::string> HttpRequest::header(std::string_view name) const { return find_header(headers, name); }
 
 std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
   std::string_view q = query;
@@ -87,12 +89,7 @@ HttpResponse& HttpResponse::set_header(std::string name, std::string value) {
   return *this;
 }
 
-std::optional<std::string> HttpResponse::header(std::string_view name) const {
-  for (const auto& h : headers) {
-    if (iequals(h.name, name)) return h.value;
-  }
-  return std::nullopt;
-}
+std::optional<std::string> HttpResponse::header(std::string_view name) const { return find_header(headers, name); }
 
 HttpResponse HttpResponse::json(int status, std::string body) {
   return text(status, std::move(body), "application/json");

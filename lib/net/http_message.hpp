@@ -17,6 +17,8 @@ struct Header {
 };
 
 bool iequals(std::string_view a, std::string_view b);
+// The first header named `name` (case-insensitively).
+std::optional<std::string> find_header(const std::vector<Header>& headers, std::string_view name);
 std::string url_decode(std::string_view s, bool plus_is_space = true);
 std::string url_encode(std::string_view s);
 

@@ -190,6 +190,7 @@ std::string shorten_fragments(std::initializer_list<std::string_view> fragments,
     if (!joined.empty()) joined += kPathSeparator;
     joined += f;
   }
+  if (max_length == 0 || joined.size() <= max_length) return joined;  // nothing to shorten: no copy
   std::string original = joined;
   return shorten_identifier(std::move(joined), original, max_length);
 }

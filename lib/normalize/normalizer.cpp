@@ -186,9 +186,7 @@ class Normalizer::Impl {
     ++records_;
   }
 
-  const std::string& load_id() const { return load_id_; }
   std::uint64_t records() const { return records_; }
-  std::uint64_t rows() const { return rows_written_; }
 
  private:
   static bool same_hints(const ResourceState& rs, const Resource& r) {
@@ -489,7 +487,6 @@ class Normalizer::Impl {
         out_.push_back(Cell{c.column, std::string_view(arena_).substr(c.offset, c.size)});
       }
       sink_.write_row(schema_, row.table, out_);
-      ++rows_written_;
     }
   }
 
@@ -513,7 +510,6 @@ class Normalizer::Impl {
   std::vector<std::vector<std::uint64_t>> stamps_;
   std::uint64_t row_stamp_ = 0;
   std::uint64_t records_ = 0;
-  std::uint64_t rows_written_ = 0;
 };
 
 Normalizer::Normalizer(Schema& schema, std::string load_id, RowSink& sink)
@@ -522,9 +518,7 @@ Normalizer::~Normalizer() = default;
 
 void Normalizer::begin_resource(const Resource& resource) { impl_->begin_resource(resource); }
 void Normalizer::add(const Resource& resource, const json::value& record) { impl_->add(resource, record); }
-const std::string& Normalizer::load_id() const { return impl_->load_id(); }
 std::uint64_t Normalizer::records() const { return impl_->records(); }
-std::uint64_t Normalizer::rows() const { return impl_->rows(); }
 
 std::string Normalizer::table_name(std::string_view resource_name) { return normalize_path(resource_name); }
 

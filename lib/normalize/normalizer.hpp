@@ -70,9 +70,7 @@ class Normalizer {
   // writes its rows to the sink. Throws Error for a record it rejects.
   void add(const Resource& resource, const boost::json::value& record);
 
-  const std::string& load_id() const;
   std::uint64_t records() const;
-  std::uint64_t rows() const;
 
   // The root table name of a resource: its name through normalize_path.
   static std::string table_name(std::string_view resource_name);

@@ -308,7 +308,7 @@ Schema Schema::from_json(const json::value& doc_value) {
   const auto& doc = doc_value.get_object();
   std::string name = member_string(doc, "name");
   if (name.empty()) throw std::invalid_argument("schema: no name");
-  Schema s(name);
+  Schema s(name, NoHash{});
   if (auto it = doc.find("version"); it != doc.end() && it->value().is_int64()) s.version_ = it->value().get_int64();
   if (const auto* tables = member_object(doc, "tables")) {
     for (const auto& kv : *tables) {

@@ -118,6 +118,8 @@ class Schema {
   static Schema from_json(const boost::json::value& doc);
 
  private:
+  struct NoHash {};
+  Schema(std::string name, NoHash) : name_(std::move(name)) {}  // from_json sets the hash itself
   struct JournalEntry {
     std::size_t table;
     bool new_table;

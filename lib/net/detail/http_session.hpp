@@ -42,7 +42,8 @@ namespace detail {
 std::shared_ptr<void> make_tls_context(const HttpServerOptions& options);
 void spawn_tls_session(std::shared_ptr<HttpServer::Impl> impl, asio::ip::tcp::socket socket);
 
-inline HttpRequest to_request(const http::request<http::string_body>& req, std::string remote, bool tls) {
+// Takes the body (up to max_body_bytes) rather than copying it; the headers stay for keep_alive().
+inline HttpRequest to_request(http::request<http::string_body>& req, const std::string& remote, bool tls) {
   HttpRequest r;
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
@@ -50,8 +51,8 @@ inline HttpRequest to_request(const http::request<http::string_body>& req, std::
   r.path = r.target.substr(0, q);
   if (q != std::string::npos) r.query = r.target.substr(q + 1);
   for (const auto& f : req) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  r.body = req.body();
-  r.remote_address = std::move(remote);
+  r.body = std::move(req.body());
+  r.remote_address = remote;
   r.tls = tls;
   return r;
 }
@@ -74,7 +75,6 @@ inline HttpResponse error_response(int status, std::string_view detail) {
   r.close = true;
   return r;
 }
-
 
 // Serves requests on one connection until it closes, times out or the server stops.
 // `impl` is a reference to the caller's shared_ptr, which outlives this call
