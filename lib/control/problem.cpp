@@ -28,10 +28,7 @@ json::value redacted(const json::value& v) {
 }  // namespace
 
 net::HttpResponse problem_response(int status, const std::string& detail, const json::object& extra) {
-  json::object body{{"type", "about:blank"},
-                    {"title", std::string(net::reason_phrase(status))},
-                    {"status", status},
-                    {"detail", log::redact(detail)}};
+  json::object body = net::problem_object(status, log::redact(detail));
   for (const auto& [k, v] : extra) body[k] = redacted(v);
   return net::HttpResponse::text(status, json::serialize(body), "application/problem+json");
 }

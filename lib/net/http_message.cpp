@@ -1,5 +1,6 @@
 #include "net/http_message.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <cctype>
 
 namespace mh::net {
@@ -138,6 +139,15 @@ std::string_view reason_phrase(int status) {
     case 504: return "Gateway Timeout";
     default: return "Unknown";
   }
+}
+
+boost::json::object problem_object(int status, std::string_view detail) {
+  return boost::json::object{
+      {"type", "about:blank"}, {"title", reason_phrase(status)}, {"status", status}, {"detail", detail}};
+}
+
+HttpResponse problem_response(int status, std::string_view detail) {
+  return HttpResponse::text(status, boost::json::serialize(problem_object(status, detail)), "application/problem+json");
 }
 
 }  // namespace mh::net

@@ -2,6 +2,7 @@
 // plane, simulator) never see Beast types. Header names compare case-insensitively.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -63,5 +64,10 @@ struct HttpResponse {
 };
 
 std::string_view reason_phrase(int status);
+
+// RFC 9457 problem details: {type: about:blank, title: the reason phrase, status, detail}.
+// The one shape of every error answer (the server's own, the control plane's).
+boost::json::object problem_object(int status, std::string_view detail);
+HttpResponse problem_response(int status, std::string_view detail);  // application/problem+json
 
 }  // namespace mh::net

@@ -14,8 +14,7 @@ asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, asio
 
 // Over the cap: answer 503 right away instead of leaving the client hanging.
 asio::awaitable<void> refuse(asio::ip::tcp::socket socket) {
-  static const std::string kBody =
-      R"({"type":"about:blank","title":"Service Unavailable","status":503,"detail":"too many connections"})";
+  static const std::string kBody = problem_response(503, "too many connections").body;
   static const std::string kResponse =
       "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\nConnection: close\r\n"
       "Content-Length: " +

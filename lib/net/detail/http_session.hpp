@@ -69,9 +69,7 @@ inline std::string serialize_head(const HttpResponse& res, const std::string& se
 }
 
 inline HttpResponse error_response(int status, std::string_view detail) {
-  std::string body = R"({"type":"about:blank","title":")" + std::string(reason_phrase(status)) + R"(","status":)" +
-                     std::to_string(status) + R"(,"detail":")" + std::string(detail) + R"("})";
-  auto r = HttpResponse::text(status, std::move(body), "application/problem+json");
+  auto r = problem_response(status, detail);
   r.close = true;
   return r;
 }
