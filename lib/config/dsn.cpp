@@ -3,6 +3,8 @@
 #include <cctype>
 #include <optional>
 
+#include "util/codec.hpp"
+
 namespace mh::config {
 namespace {
 
@@ -12,20 +14,6 @@ struct Span {
   std::size_t pos;
   std::size_t len;
 };
-
-std::string url_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 // Where the password sits in the DSN (raw text), if it has one.
 std::optional<Span> password_span(std::string_view dsn) {
@@ -82,7 +70,7 @@ std::string dsn_password(std::string_view dsn) {
   auto span = password_span(dsn);
   if (!span) return {};
   std::string_view raw = dsn.substr(span->pos, span->len);
-  if (is_uri(dsn)) return url_decode(raw);
+  if (is_uri(dsn)) return util::percent_decode(raw);
   if (raw.size() >= 2 && raw.front() == '\'') {
     std::string out;
     for (std::size_t i = 1; i + 1 < raw.size(); ++i) {

@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 #include <cctype>
 
+#include "util/codec.hpp"
+
 namespace mh::net {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -13,32 +15,7 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
-
-std::string url_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size()) {
-      int hi = hex_value(s[i + 1]);
-      int lo = hex_value(s[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out += (plus_is_space && s[i] == '+') ? ' ' : s[i];
-  }
-  return out;
-}
+std::string url_decode(std::string_view s, bool plus_is_space) { return util::percent_decode(s, plus_is_space); }
 
 std::string url_encode(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";

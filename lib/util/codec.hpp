@@ -15,6 +15,9 @@ std::string base64_decode(std::string_view text);
 
 // Lower-case hex digits, two per byte.
 std::string hex_encode(std::string_view bytes);
+// %XX escapes decoded (a malformed one is kept as it is); with `plus_is_space`, '+' is ' '
+// (query strings). For URLs, DSNs and path segments alike.
+std::string percent_decode(std::string_view text, bool plus_is_space = false);
 
 // A zlib stream (RFC 1950) as Python's zlib.compress(data, level) makes it.
 std::string zlib_compress(std::string_view data, int level = 9);
