@@ -13,22 +13,20 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target mhloader magichour-sim
 
 work=$(mktemp -d)
-SIM_PID=""
+source scripts/sim.sh
 MH_PID=""
 cleanup() {
   [ -n "$MH_PID" ] && kill "$MH_PID" 2>/dev/null && wait "$MH_PID" 2>/dev/null || true
-  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null || true
+  sim_down
   pg_down >/dev/null 2>&1 || true
-  [ -n "${KEEP:-}" ] && cp "$work/mhloader.log" /tmp/bench-mhloader.log; rm -rf "$work"
+  rm -rf "$work"
 }
 trap cleanup EXIT
 source scripts/pg.sh
 pg_up
 
-"$build/tests/sim/magichour-sim" --listen 127.0.0.1:0 --saved-items "$records" >"$work/sim.out" 2>"$work/sim.log" &
-SIM_PID=$!
-for _ in $(seq 1 100); do grep -q "listening on" "$work/sim.out" && break; sleep 0.05; done
-sim_url=$(sed -n 's/^magichour-sim listening on \([^ ]*\).*/\1/p' "$work/sim.out")
+sim_up "$build/tests/sim/magichour-sim" "$work" --saved-items "$records"
+sim_url="$SIM_URL"
 
 token=bench-control-token
 cat >"$work/mhloader.yaml" <<EOF

@@ -8,12 +8,11 @@ build="${1:-build/release}"
 bash scripts/install-deps.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" --target magichour-sim
-out=$(mktemp)
-taskset -c 0 "$build/tests/sim/magichour-sim" --listen 127.0.0.1:0 --saved-items 100000 >"$out" &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
-for _ in $(seq 1 100); do grep -q "listening on" "$out" && break; sleep 0.05; done
-url=$(sed -n 's/^magichour-sim listening on \([^ ]*\).*/\1/p' "$out")
+work=$(mktemp -d)
+source scripts/sim.sh
+trap 'sim_down; rm -rf "$work"' EXIT
+SIM_LAUNCH="taskset -c 0" sim_up "$build/tests/sim/magichour-sim" "$work" --saved-items 100000
+url="$SIM_URL"
 result=$(taskset -c 1 wrk -t1 -c4 -d10s -H "Authorization: Bearer sim-dev-key" "$url/saved-items?limit=100")
 echo "$result"
 rps=$(echo "$result" | sed -n 's/^Requests\/sec: *\([0-9.]*\)/\1/p')

@@ -15,10 +15,10 @@ if [ "${MHLOADER_DEV_SKIP_BUILD:-}" != 1 ]; then
   cmake --build "$build" -j"$(nproc)" --target mhloader magichour-sim
 fi
 
-SIM_PID=""
+source scripts/sim.sh
 PG_STARTED=""
 cleanup() {
-  if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
+  sim_down
   if [ -n "$PG_STARTED" ]; then pg_down; fi
 }
 trap cleanup EXIT
@@ -35,15 +35,9 @@ fi
 
 if [ -z "${MAGIC_HOUR_API_KEY:-}" ]; then
   mkdir -p .dev
-  "$build/tests/sim/magichour-sim" --listen 127.0.0.1:0 --api-key sim-dev-key --saved-items 250 \
-    --render-time 3s --credits 5000 >.dev/sim.out 2>.dev/sim.log &
-  SIM_PID=$!
-  for _ in $(seq 1 100); do
-    grep -q "listening on" .dev/sim.out 2>/dev/null && break
-    sleep 0.05
-  done
-  url=$(sed -n 's/^magichour-sim listening on \([^ ]*\).*/\1/p' .dev/sim.out)
-  [ -n "$url" ] || { echo "dev.sh: magichour-sim did not start:" >&2; cat .dev/sim.log >&2; exit 1; }
+  sim_up "$build/tests/sim/magichour-sim" .dev --api-key sim-dev-key --saved-items 250 --render-time 3s \
+    --credits 5000 || exit 1
+  url="$SIM_URL"
   export MHLOADER_MAGIC_HOUR_URL="$url"
   export MHLOADER_DEV_GENERATION_SCHEDULE="${MHLOADER_DEV_GENERATION_SCHEDULE:-* * * * *}"
   echo "dev.sh: MAGIC_HOUR_API_KEY is not set: using the bundled Magic Hour simulator at $url (log: .dev/sim.log)"
