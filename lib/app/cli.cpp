@@ -14,6 +14,10 @@
 #include "util/did_you_mean.hpp"
 
 namespace mh::app {
+
+void apply_log_level(const config::Config& config, bool pinned) {
+  if (!pinned) log::set_level(log::parse_level(config.log.level).value_or(log::Level::info));
+}
 namespace {
 
 constexpr int kExitOk = 0;
@@ -81,11 +85,7 @@ int cmd_serve(const Args& args) {
   ServeOptions opts;
   opts.config_path = cfg->file;
   opts.log_level_pinned = args.log_level.has_value();
-  if (args.log_level) {
-    log::set_level(*args.log_level);
-  } else {
-    log::set_level(log::parse_level(cfg->log.level).value_or(log::Level::info));
-  }
+  apply_log_level(*cfg, opts.log_level_pinned);
   return serve(std::move(*cfg), opts);
 }
 
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   if (args.command == "run" || args.command == "show") {
     auto cfg = load_config(args);
     if (!cfg) return kExitUsage;
-    if (!args.log_level) log::set_level(log::parse_level(cfg->log.level).value_or(log::Level::info));
+    apply_log_level(*cfg, args.log_level.has_value());
     auto shared = std::make_shared<const config::Config>(std::move(*cfg));
     return args.command == "run" ? run_command(shared, args.positional.front()) : show_command(shared);
   }

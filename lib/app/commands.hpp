@@ -14,4 +14,7 @@ int run_command(std::shared_ptr<const config::Config> config, const std::string&
 // The pipeline's state: recent loads, runs, tables with columns, types and row counts.
 int show_command(std::shared_ptr<const config::Config> config);
 
+// The configuration's log.level, unless --log-level pinned one on the command line.
+void apply_log_level(const config::Config& config, bool pinned);
+
 }  // namespace mh::app

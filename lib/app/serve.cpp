@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "app/commands.hpp"
 #include "app/notify.hpp"
 #include "app/runtime.hpp"
 #include "app/version.hpp"
@@ -262,9 +263,7 @@ class Daemon {
       co_return out;
     }
     config::register_secrets(*result.config);
-    if (!opts_.log_level_pinned) {
-      log::set_level(log::parse_level(result.config->log.level).value_or(log::Level::info));
-    }
+    apply_log_level(*result.config, opts_.log_level_pinned);
     const auto& before = cfg_->control;
     const auto& after = result.config->control;
     const bool tls_changed =
