@@ -33,7 +33,7 @@ std::optional<normalize::Schema> newest_schema(pqxx::transaction_base& tx, const
 void insert_schema_version(pqxx::transaction_base& tx, const std::string& dataset, const normalize::Schema& schema) {
   tx.exec_params0("INSERT INTO " + qualified(dataset, "_dlt_version") +
                       " (version, engine_version, inserted_at, schema_name, version_hash, schema) "
-                      "VALUES ($1, $2, now(), $3, $4, $5)",
+                      "VALUES ($1, $2, clock_timestamp(), $3, $4, $5)",
                   schema.version(), normalize::kSchemaEngineVersion, schema.name(), schema.version_hash(),
                   json::serialize(schema.to_json()));
 }

@@ -19,7 +19,8 @@ bool dataset_has_table(pqxx::transaction_base& tx, const std::string& dataset, c
 std::optional<normalize::Schema> newest_schema(pqxx::transaction_base& tx, const std::string& dataset,
                                                const std::string& schema_name);
 
-// Inserts `schema` as a `_dlt_version` row (at its own version).
+// Inserts `schema` as a `_dlt_version` row (at its own version). inserted_at is
+// the insert's clock time, so the rows' order in time is their order of versions.
 void insert_schema_version(pqxx::transaction_base& tx, const std::string& dataset, const normalize::Schema& schema);
 
 // Inserts `schema` unless the dataset's newest `_dlt_version` row already has its hash.
