@@ -48,7 +48,7 @@ mh::load::PipelineState state_with(const char* last_value) {
 
 }  // namespace
 
-TEST_CASE("postgres: two writers from one stored schema load into the union; a conflict lands in a variant") {
+TEST_CASE("postgres: two writers from one stored schema load into the union, a conflict lands in a variant") {
   mh::test::TempDatabase db;
   mh::test::TempDir state_a, state_b;
   mh::load::PostgresDestination dest{mh::load::PostgresConfig{db.dsn(), "magic_hour_data"}};
@@ -127,7 +127,7 @@ TEST_CASE("postgres: _dlt_pipeline_state gets a row on the first load and when t
   CHECK(mh::load::stored_state(mh::load::PostgresConfig{db.dsn(), "magic_hour_data"}, "magic_hour_pipeline") == doc);
 }
 
-TEST_CASE("filesystem: the schema file is reconciled too; a conflict goes to the variant key") {
+TEST_CASE("filesystem: the schema file is reconciled too, a conflict goes to the variant key") {
   mh::test::TempDir state, out;
   mh::load::FilesystemDestination dest{mh::load::FilesystemConfig{out.path(), "magic_hour_data"}};
   const Resource u{"users"};

@@ -170,7 +170,7 @@ TEST_CASE("serve: two jobs triggered at the same instant, 20 times, keep each ot
   CHECK(query(db.dsn(), "SELECT count(*) FROM magic_hour_data.saved_items") == Rows{{"120"}});
 }
 
-TEST_CASE("serve: two daemons with their own state_dir share one schema; a type conflict lands in a variant") {
+TEST_CASE("serve: two daemons with their own state_dir share one schema, a type conflict lands in a variant") {
   // B's listing answers late, so A (integers) loads first; both start from the same stored schema.
   SimProcess sim_a;
   SimProcess sim_b({"--fault", "GET /v1/_test/saved-items/{kind} latency=500ms"});

@@ -65,7 +65,7 @@ TEST_CASE("reconcile: two writers from one start get the union, one version up")
   CHECK(reconcile(second.schema, start).changed == false);
 }
 
-TEST_CASE("reconcile: a type conflict maps the package column to its variant; stored types win") {
+TEST_CASE("reconcile: a type conflict maps the package column to its variant, stored types win") {
   Schema start("magic_hour");
   Schema as_int = infer(start, "u", R"({"id": "k", "size": 5})");
   Schema as_text = infer(start, "u", R"({"id": "k", "size": "large"})");
