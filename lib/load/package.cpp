@@ -164,7 +164,9 @@ Manifest Manifest::from_json(const json::value& value) {
     }
     m.tables.push_back(std::move(table));
   }
-  if (auto it = doc.find("state"); it != doc.end() && it->value().is_object()) {
+  // A state of the earlier shape (a finished row, no "dataset_name") was never written by a run: ignored.
+  if (auto it = doc.find("state");
+      it != doc.end() && it->value().is_object() && it->value().get_object().contains("dataset_name")) {
     const auto& s = it->value().get_object();
     const json::value* sources = s.if_contains("sources");
     m.state = PipelineState{str(s, "pipeline_name"), str(s, "dataset_name"), str(s, "schema_name"),
