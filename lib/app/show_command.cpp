@@ -1,5 +1,6 @@
 // `mhloader show`: the pipeline's state in a terminal — recent loads and runs,
 // every data table with its columns, types and row count.
+#include <boost/json/serialize.hpp>
 #include <iomanip>
 #include <iostream>
 #include <pqxx/pqxx>
@@ -11,6 +12,7 @@
 #include "db/ops.hpp"
 #include "db/pool.hpp"
 #include "load/destination.hpp"
+#include "load/pg_schema.hpp"
 
 namespace mh::app {
 
@@ -52,6 +54,16 @@ int show_command(std::shared_ptr<const config::Config> config) {
         }
       } else {
         std::cout << "  (none)\n";
+      }
+      // The schema every job and replica loads into, and the pipeline state, as stored in the dataset.
+      if (auto schema = load::newest_schema(tx, dataset, "magic_hour")) {
+        std::cout << "\nStored schema " << schema->name() << ": version " << schema->version() << ", hash "
+                  << schema->version_hash() << ", " << schema->tables().size() << " tables\n";
+        for (const auto& t : schema->tables()) std::cout << "  " << t.name << "\n";
+      }
+      if (auto state = load::newest_state(tx, dataset, c.pipeline_name)) {
+        std::cout << "\nPipeline state: version " << boost::json::serialize(state->at("_state_version")) << ", hash "
+                  << boost::json::serialize(state->at("_version_hash")) << "\n";
       }
       std::cout << "\nTables in " << dataset << ":\n";
       auto tables = tx.exec_params(

@@ -330,10 +330,19 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<HttpResponse> schema(const HttpRequest&, const PathParams&) {
     auto cfg = deps.config();
-    const std::string state_dir = cfg->state_dir;
-    auto q = [&] { return load::current_schema(state_dir, kSchemaName); };
-    normalize::Schema s = co_await async::run_blocking(deps.blocking, q);
-    co_return json_response(200, schema_json(s, load::normalize_dataset_name(cfg->destination.dataset)));
+    // The destination's stored schema: the union of what every job and replica loaded.
+    auto q = [&]() -> std::optional<normalize::Schema> {
+      try {
+        auto s = load::make_destination(cfg->destination)->stored_schema(kSchemaName);
+        return s ? std::move(s) : std::optional<normalize::Schema>(normalize::Schema(kSchemaName));
+      } catch (const std::exception& e) {
+        log::warn("cannot read the stored schema", {{"error", e.what()}});
+        return std::nullopt;
+      }
+    };
+    std::optional<normalize::Schema> s = co_await async::run_blocking(deps.blocking, q);
+    if (!s) co_return problem_response(503, "the stored schema cannot be read from the destination");
+    co_return json_response(200, schema_json(*s, load::normalize_dataset_name(cfg->destination.dataset)));
   }
 
   // ----- operations --------------------------------------------------------------------------

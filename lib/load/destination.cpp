@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "load/filesystem.hpp"
+#include "load/package_builder.hpp"
 #include "load/postgres.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
@@ -21,6 +22,18 @@ std::unique_ptr<Destination> make_destination(const config::DestinationConfig& c
     return std::make_unique<FilesystemDestination>(FilesystemConfig{config.filesystem.path, config.dataset});
   }
   return std::make_unique<PostgresDestination>(PostgresConfig{config.dsn.value, config.dataset});
+}
+
+normalize::Schema starting_schema(Destination& destination, const std::string& state_dir,
+                                  const std::string& schema_name) {
+  try {
+    std::optional<normalize::Schema> stored = destination.stored_schema(schema_name);
+    return stored ? std::move(*stored) : normalize::Schema(schema_name);
+  } catch (const std::exception& e) {
+    log::warn("cannot read the stored schema; starting from the local copy",
+              {{"destination", destination.describe()}, {"error", e.what()}});
+    return current_schema(state_dir, schema_name);
+  }
 }
 
 LoadResult load_and_remove(const Package& package, Destination& destination) {

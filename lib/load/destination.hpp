@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,9 @@ class Destination {
   // exception) nothing. Loading a package that is already loaded is a no-op
   // reporting already_loaded.
   virtual LoadResult load(const Package& package) = 0;
+  // The newest schema `schema_name` the destination stores (what every load
+  // reconciles its package with), if any. A run starts from it.
+  virtual std::optional<normalize::Schema> stored_schema(const std::string& schema_name) = 0;
   // "postgres postgresql://loader:***@db/magic_hour", never with a password.
   virtual std::string describe() const = 0;
   // "postgres" or "filesystem" (a metrics label).
@@ -50,6 +54,13 @@ std::string normalize_dataset_name(std::string_view configured);
 // The destination the configuration names (destination.type, .dsn,
 // .dataset, .filesystem.path).
 std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config);
+
+// The schema a run starts from: the destination's stored one (or a new one).
+// When the destination cannot be read it falls back, with a warning, to the
+// state_dir cache (the schema of the last package built there); the load
+// reconciles either way.
+normalize::Schema starting_schema(Destination& destination, const std::string& state_dir,
+                                  const std::string& schema_name);
 
 // Loads a package, then removes its folder.
 LoadResult load_and_remove(const Package& package, Destination& destination);

@@ -1,18 +1,27 @@
 #include "load/filesystem.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "load/copy_text.hpp"
+#include "load/state.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
+#include "normalize/reconcile.hpp"
 #include "normalize/timestamp.hpp"
 #include "util/atomic_file.hpp"
 
@@ -65,9 +74,11 @@ std::string file_component(std::string_view s) {
   return out;
 }
 
-std::string convert_file(const Package& package, const normalize::Table* table, const PackageFile& file) {
+// `columns` are the file's columns as the union schema names them.
+std::string convert_file(const Package& package, const normalize::Table* table, const PackageFile& file,
+                         const std::vector<std::string>& columns) {
   std::vector<DataType> types;
-  for (const auto& c : file.columns) {
+  for (const auto& c : columns) {
     const normalize::Column* col = table != nullptr ? table->find(c) : nullptr;
     types.push_back(col != nullptr ? col->type : DataType::text);
   }
@@ -79,8 +90,8 @@ std::string convert_file(const Package& package, const normalize::Table* table, 
   while (std::getline(in, line)) {
     parse_copy_line(line, fields);
     json::object row;
-    for (std::size_t i = 0; i < fields.size() && i < file.columns.size(); ++i) {
-      if (fields[i]) row[file.columns[i]] = typed(types[i], *fields[i]);
+    for (std::size_t i = 0; i < fields.size() && i < columns.size(); ++i) {
+      if (fields[i]) row[columns[i]] = typed(types[i], *fields[i]);
     }
     out += json::serialize(row);
     out += '\n';
@@ -94,6 +105,72 @@ void write_jsonl(const std::string& dir, const std::string& name, const std::str
   util::write_file_atomic(dir + "/" + name, content);
 }
 
+// An exclusive flock on the dataset's lock file, for one load at a time
+// across processes (and replicas sharing the folder).
+class DatasetLock {
+ public:
+  explicit DatasetLock(const std::string& base) {
+    fs::create_directories(base);
+    std::string path = base + "/_mhloader.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd_);
+      throw std::runtime_error("cannot lock " + path + ": " + std::strerror(err));
+    }
+  }
+  ~DatasetLock() { ::close(fd_); }  // closing releases the lock
+  DatasetLock(const DatasetLock&) = delete;
+  DatasetLock& operator=(const DatasetLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The record with the highest "version" among dir/<prefix>*.jsonl files (one
+// record each) that `accept` takes.
+std::optional<json::object> newest_record(const std::string& dir, const std::string& prefix,
+                                          const std::function<bool(const json::object&)>& accept) {
+  std::optional<json::object> best;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".jsonl") continue;
+    json::error_code pec;
+    json::value v = json::parse(util::read_file(entry.path().string()), pec);
+    if (pec || !v.is_object()) continue;
+    const json::value* version = v.as_object().if_contains("version");
+    if (version == nullptr || !version->is_int64() || !accept(v.as_object())) continue;
+    if (!best || best->at("version").as_int64() < version->as_int64()) best = std::move(v.as_object());
+  }
+  return best;
+}
+
+std::optional<normalize::Schema> newest_schema_record(const std::string& base, const std::string& schema_name) {
+  auto rec = newest_record(base + "/_dlt_version", file_component(schema_name) + "__",
+                           [](const json::object&) { return true; });
+  if (!rec) return std::nullopt;
+  const json::value* text = rec->if_contains("schema");
+  if (text == nullptr || !text->is_string()) return std::nullopt;
+  return normalize::Schema::from_json(json::parse(text->as_string()));
+}
+
+// The newest pipeline state whose load completed (its `_dlt_loads` marker exists).
+std::optional<json::object> newest_state_record(const std::string& base, const std::string& schema_part,
+                                                const std::string& pipeline_name) {
+  auto rec =
+      newest_record(base + "/_dlt_pipeline_state", file_component(pipeline_name) + "__", [&](const json::object& r) {
+        const json::value* id = r.if_contains("_dlt_load_id");
+        const json::value* p = r.if_contains("pipeline_name");
+        return id && id->is_string() && p && p->is_string() && p->as_string() == pipeline_name &&
+               fs::exists(base + "/_dlt_loads/" + schema_part + "__" + std::string(id->as_string()) + ".jsonl");
+      });
+  if (!rec || !rec->at("state").is_string()) return std::nullopt;
+  return decompress_state(rec->at("state").as_string());
+}
+
 }  // namespace
 
 FilesystemDestination::FilesystemDestination(FilesystemConfig config)
@@ -101,20 +178,28 @@ FilesystemDestination::FilesystemDestination(FilesystemConfig config)
 
 std::string FilesystemDestination::describe() const { return "filesystem " + config_.path; }
 
+std::optional<normalize::Schema> FilesystemDestination::stored_schema(const std::string& schema_name) {
+  DatasetLock lock(dataset_dir());
+  return newest_schema_record(dataset_dir(), schema_name);
+}
+
 LoadResult FilesystemDestination::load(const Package& package) {
   const auto start = std::chrono::steady_clock::now();
   const Manifest& m = package.manifest();
-  const normalize::Schema& schema = package.schema();
   const std::string base = dataset_dir();
   const std::string schema_part = file_component(m.schema_name);
   const std::string marker_dir = base + "/_dlt_loads";
   const std::string marker = schema_part + "__" + m.load_id + ".jsonl";
   LoadResult result;
   result.load_id = m.load_id;
+  DatasetLock lock(base);
   if (fs::exists(marker_dir + "/" + marker)) {
     result.status = LoadStatus::already_loaded;
     return result;
   }
+  const normalize::Reconciled reconciled =
+      normalize::reconcile(newest_schema_record(base, m.schema_name), package.schema());
+  const normalize::Schema& schema = reconciled.schema;
 
   for (const auto& r : m.resources) {
     auto root = schema.table_index(r.table);
@@ -134,15 +219,16 @@ LoadResult FilesystemDestination::load(const Package& package) {
   for (const auto& table : m.tables) {
     const normalize::Table* t = schema.find_table(table.name);
     for (std::size_t n = 0; n < table.files.size(); ++n) {
-      write_jsonl(base + "/" + table.name, m.load_id + "." + std::to_string(n) + ".jsonl",
-                  convert_file(package, t, table.files[n]));
+      write_jsonl(
+          base + "/" + table.name, m.load_id + "." + std::to_string(n) + ".jsonl",
+          convert_file(package, t, table.files[n], reconciled.target_columns(table.name, table.files[n].columns)));
     }
     result.table_rows[table.name] = table.rows;
     result.rows += table.rows;
   }
 
   std::string version_file = schema_part + "__" + file_component(schema.version_hash()) + ".jsonl";
-  if (!fs::exists(base + "/_dlt_version/" + version_file)) {
+  if (reconciled.changed && !fs::exists(base + "/_dlt_version/" + version_file)) {
     json::object v{{"version", schema.version()},
                    {"engine_version", normalize::kSchemaEngineVersion},
                    {"inserted_at", now_iso()},
@@ -152,21 +238,24 @@ LoadResult FilesystemDestination::load(const Package& package) {
     write_jsonl(base + "/_dlt_version", version_file, json::serialize(v) + "\n");
   }
   if (m.state) {
-    json::object s{{"version", m.state->version},
-                   {"engine_version", m.state->engine_version},
-                   {"pipeline_name", m.state->pipeline_name},
-                   {"state", m.state->state},
-                   {"created_at", now_iso()},
-                   {"version_hash", m.state->version_hash},
-                   {"_dlt_load_id", m.load_id}};
-    write_jsonl(base + "/_dlt_pipeline_state", file_component(m.state->pipeline_name) + "__" + m.load_id + ".jsonl",
-                json::serialize(s) + "\n");
+    auto doc = next_state_document(newest_state_record(base, schema_part, m.state->pipeline_name), *m.state);
+    if (doc) {
+      json::object s{{"version", doc->at("_state_version")},
+                     {"engine_version", kStateEngineVersion},
+                     {"pipeline_name", m.state->pipeline_name},
+                     {"state", compress_state(*doc)},
+                     {"created_at", now_iso()},
+                     {"version_hash", doc->at("_version_hash")},
+                     {"_dlt_load_id", m.load_id}};
+      write_jsonl(base + "/_dlt_pipeline_state", file_component(m.state->pipeline_name) + "__" + m.load_id + ".jsonl",
+                  json::serialize(s) + "\n");
+    }
   }
   json::object load{{"load_id", m.load_id},
                     {"schema_name", m.schema_name},
                     {"status", 0},
                     {"inserted_at", now_iso()},
-                    {"schema_version_hash", m.schema_version_hash}};
+                    {"schema_version_hash", schema.version_hash()}};
   write_jsonl(marker_dir, marker, json::serialize(load) + "\n");
   util::fsync_path(marker_dir);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -122,11 +122,11 @@ json::object Manifest::to_json() const {
   }
   doc["tables"] = std::move(tabs);
   if (state) {
-    doc["state"] = json::object{{"version", state->version},
-                                {"engine_version", state->engine_version},
-                                {"pipeline_name", state->pipeline_name},
-                                {"version_hash", state->version_hash},
-                                {"state", state->state}};
+    doc["state"] = json::object{{"pipeline_name", state->pipeline_name},
+                                {"dataset_name", state->dataset_name},
+                                {"schema_name", state->schema_name},
+                                {"destination_type", state->destination_type},
+                                {"sources", state->sources}};
   } else {
     doc["state"] = nullptr;
   }
@@ -164,10 +164,14 @@ Manifest Manifest::from_json(const json::value& value) {
     }
     m.tables.push_back(std::move(table));
   }
-  if (auto it = doc.find("state"); it != doc.end() && it->value().is_object()) {
+  // A state of the earlier shape (a finished row, no "dataset_name") was never written by a run: ignored.
+  if (auto it = doc.find("state");
+      it != doc.end() && it->value().is_object() && it->value().get_object().contains("dataset_name")) {
     const auto& s = it->value().get_object();
-    m.state = StateRow{int64(s, "version"), int64(s, "engine_version"), str(s, "pipeline_name"), str(s, "version_hash"),
-                       str(s, "state")};
+    const json::value* sources = s.if_contains("sources");
+    m.state = PipelineState{str(s, "pipeline_name"), str(s, "dataset_name"), str(s, "schema_name"),
+                            str(s, "destination_type"),
+                            sources && sources->is_object() ? sources->get_object() : json::object{}};
   }
   if (auto it = doc.find("job_cursors"); it != doc.end() && it->value().is_object()) {
     const auto& j = it->value().get_object();

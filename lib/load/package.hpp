@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "load/state.hpp"
 #include "normalize/schema.hpp"
 
 namespace mh::load {
@@ -37,15 +38,6 @@ struct PackageResource {
   std::vector<std::string> primary_key;  // normalized column names
 };
 
-// A `_dlt_pipeline_state` row to insert with the package.
-struct StateRow {
-  std::int64_t version = 1;
-  std::int64_t engine_version = 4;
-  std::string pipeline_name;
-  std::string version_hash;
-  std::string state;  // compressed document
-};
-
 // Incremental cursors of a job, written to mhloader.job_state in the load's
 // transaction, so a cursor moves exactly when its rows land.
 struct JobCursors {
@@ -60,7 +52,10 @@ struct Manifest {
   std::string schema_version_hash;
   std::vector<PackageResource> resources;
   std::vector<PackageTable> tables;
-  std::optional<StateRow> state;
+  // This package's pipeline state (names and its resources' incremental
+  // state). The load merges it into the newest stored state and writes a
+  // `_dlt_pipeline_state` row only when that changed.
+  std::optional<PipelineState> state;
   std::optional<JobCursors> job_cursors;
 
   std::uint64_t rows() const;

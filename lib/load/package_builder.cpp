@@ -56,12 +56,6 @@ void PackageBuilder::add(const normalize::Resource& resource, const boost::json:
   normalizer_->add(resource, record);
 }
 
-void PackageBuilder::set_state(const PipelineState& state) {
-  boost::json::object doc = state_document(state);
-  state_ = StateRow{state.version, kStateEngineVersion, state.pipeline_name,
-                    std::string(doc["_version_hash"].get_string()), compress_state(doc)};
-}
-
 Package PackageBuilder::finish() {
   schema_.bump_version();
   Manifest m;

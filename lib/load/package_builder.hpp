@@ -36,8 +36,9 @@ class PackageBuilder {
   // Normalizes a record into the package. Throws normalize::Error when the
   // record is rejected (nothing of it was written; the package stays usable).
   void add(const normalize::Resource& resource, const boost::json::value& record);
-  // The pipeline state to store with this package (only when it changed).
-  void set_state(const PipelineState& state);
+  // This package's pipeline state; the load stores it when it changes the
+  // destination's newest state (see next_state_document).
+  void set_state(PipelineState state) { state_ = std::move(state); }
   // Cursors to store in mhloader.job_state in the load's transaction.
   void set_job_cursors(JobCursors cursors) { job_cursors_ = std::move(cursors); }
 
@@ -63,7 +64,7 @@ class PackageBuilder {
     PackageResource entry;
   };
   std::map<std::string, SeenResource> resources_;
-  std::optional<StateRow> state_;
+  std::optional<PipelineState> state_;
   std::optional<JobCursors> job_cursors_;
   bool done_ = false;
 };

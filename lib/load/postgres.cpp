@@ -11,10 +11,12 @@
 #include "config/dsn.hpp"
 #include "db/migrate.hpp"
 #include "load/pg_copy.hpp"
+#include "load/pg_schema.hpp"
 #include "load/postgres_sql.hpp"
 #include "load/state.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
+#include "normalize/reconcile.hpp"
 #include "normalize/row_id.hpp"
 #include "util/codec.hpp"
 #include "util/hash.hpp"
@@ -62,18 +64,6 @@ void apply_ddl(pqxx::work& tx, const std::string& dataset, const normalize::Sche
   }
 }
 
-void record_schema_version(pqxx::work& tx, const std::string& dataset, const normalize::Schema& schema) {
-  std::string table = qualified(dataset, "_dlt_version");
-  auto found = tx.exec_params("SELECT 1 FROM " + table + " WHERE version_hash = $1 AND schema_name = $2 LIMIT 1",
-                              schema.version_hash(), schema.name());
-  if (!found.empty()) return;
-  tx.exec_params0("INSERT INTO " + table +
-                      " (version, engine_version, inserted_at, schema_name, version_hash, schema) "
-                      "VALUES ($1, $2, now(), $3, $4, $5)",
-                  schema.version(), normalize::kSchemaEngineVersion, schema.name(), schema.version_hash(),
-                  json::serialize(schema.to_json()));
-}
-
 std::string truncate_sql(const std::string& dataset, const normalize::Schema& schema,
                          const std::vector<std::size_t>& chain) {
   std::string sql = "TRUNCATE TABLE ";
@@ -107,7 +97,6 @@ std::string PostgresDestination::describe() const { return "postgres " + config:
 LoadResult PostgresDestination::load(const Package& package) {
   const auto start = std::chrono::steady_clock::now();
   const Manifest& m = package.manifest();
-  const normalize::Schema& schema = package.schema();
   const std::string staging = staging_dataset();
   LoadResult result;
   result.load_id = m.load_id;
@@ -126,6 +115,10 @@ LoadResult PostgresDestination::load(const Package& package) {
       log::info("load package was already loaded", {{"load_id", m.load_id}, {"dataset", dataset_}});
       return result;
     }
+    // The union of the stored schema and the package's: what this load creates and loads into.
+    const normalize::Reconciled reconciled =
+        normalize::reconcile(newest_schema(tx, dataset_, m.schema_name), package.schema());
+    const normalize::Schema& schema = reconciled.schema;
 
     // Which root table loads how.
     std::map<std::size_t, const PackageResource*> roots;
@@ -146,12 +139,12 @@ LoadResult PostgresDestination::load(const Package& package) {
     }
     Existing existing = existing_columns(tx, dataset_, staging);
     apply_ddl(tx, dataset_, schema, all, existing);
-    record_schema_version(tx, dataset_, schema);
+    if (reconciled.changed) insert_schema_version(tx, dataset_, schema);
     if (!staged.empty()) {
       tx.exec0(create_schema_sql(staging));
       for (const auto& sql : dlt_tables_sql(staging)) tx.exec0(sql);
       apply_ddl(tx, staging, schema, staged, existing);
-      record_schema_version(tx, staging, schema);
+      insert_schema_version_if_new(tx, staging, schema);
     }
 
     for (const auto& [root, r] : roots) {
@@ -166,7 +159,9 @@ LoadResult PostgresDestination::load(const Package& package) {
       auto ti = schema.table_index(table.name);
       if (!ti) throw std::runtime_error("table " + table.name + " is not in the package schema");
       const std::string& target = disposition_of(*ti) == WriteDisposition::merge ? staging : dataset_;
-      for (const auto& f : table.files) copy_file(tx, qualified(target, table.name), f.columns, package.path(f));
+      for (const auto& f : table.files) {
+        copy_file(tx, qualified(target, table.name), reconciled.target_columns(table.name, f.columns), package.path(f));
+      }
       result.table_rows[table.name] = table.rows;
       result.rows += table.rows;
     }
@@ -177,13 +172,7 @@ LoadResult PostgresDestination::load(const Package& package) {
       for (const auto& sql : merge_sql(dataset_, staging, schema, root, r->primary_key, suffix)) tx.exec0(sql);
     }
 
-    if (m.state) {
-      tx.exec_params0("INSERT INTO " + qualified(dataset_, "_dlt_pipeline_state") +
-                          " (version, engine_version, pipeline_name, state, created_at, version_hash, _dlt_load_id, "
-                          "_dlt_id) VALUES ($1, $2, $3, $4, now(), $5, $6, $7)",
-                      m.state->version, m.state->engine_version, m.state->pipeline_name, m.state->state,
-                      m.state->version_hash, m.load_id, normalize::RootIdSource{}.next());
-    }
+    if (m.state) record_pipeline_state(tx, dataset_, *m.state, m.load_id);
     if (m.job_cursors && exists_table(tx, "mhloader", "job_state")) {
       tx.exec_params0(
           "INSERT INTO mhloader.job_state (job, cursors) VALUES ($1, $2::jsonb) ON CONFLICT (job) DO "
@@ -193,7 +182,7 @@ LoadResult PostgresDestination::load(const Package& package) {
     tx.exec_params0("INSERT INTO " + qualified(dataset_, "_dlt_loads") +
                         " (load_id, schema_name, status, inserted_at, schema_version_hash) "
                         "VALUES ($1, $2, 0, now(), $3)",
-                    m.load_id, m.schema_name, m.schema_version_hash);
+                    m.load_id, m.schema_name, schema.version_hash());
     if (on_phase_) on_phase_(LoadPhase::before_commit, m.load_id);
     tx.commit();
   } catch (const pqxx::broken_connection& e) {
@@ -213,32 +202,18 @@ std::optional<normalize::Schema> stored_schema(const PostgresConfig& config, con
   std::string dataset = normalize_dataset_name(config.dataset);
   pqxx::connection conn{db::with_connect_timeout(config.dsn, config.connect_timeout_seconds)};
   pqxx::read_transaction tx{conn};
-  if (!exists_table(tx, dataset, "_dlt_version")) return std::nullopt;
-  auto rows = tx.exec_params("SELECT schema FROM " + qualified(dataset, "_dlt_version") +
-                                 " WHERE schema_name = $1 ORDER BY inserted_at DESC, version DESC LIMIT 1",
-                             schema_name);
-  if (rows.empty()) return std::nullopt;
-  std::string text = rows[0][0].c_str();
-  json::error_code ec;
-  json::value doc = json::parse(text, ec);
-  if (ec) doc = json::parse(util::zlib_decompress(util::base64_decode(text)));  // dlt compresses only > 1 GiB
-  return normalize::Schema::from_json(doc);
+  return newest_schema(tx, dataset, schema_name);
+}
+
+std::optional<normalize::Schema> PostgresDestination::stored_schema(const std::string& schema_name) {
+  return load::stored_schema(config_, schema_name);
 }
 
 std::optional<json::object> stored_state(const PostgresConfig& config, const std::string& pipeline_name) {
   std::string dataset = normalize_dataset_name(config.dataset);
   pqxx::connection conn{db::with_connect_timeout(config.dsn, config.connect_timeout_seconds)};
   pqxx::read_transaction tx{conn};
-  if (!exists_table(tx, dataset, "_dlt_pipeline_state") || !exists_table(tx, dataset, "_dlt_loads")) {
-    return std::nullopt;
-  }
-  auto rows = tx.exec_params("SELECT s.state FROM " + qualified(dataset, "_dlt_pipeline_state") + " AS s JOIN " +
-                                 qualified(dataset, "_dlt_loads") +
-                                 " AS l ON l.load_id = s._dlt_load_id WHERE s.pipeline_name = $1 AND l.status = 0 "
-                                 "ORDER BY l.load_id DESC LIMIT 1",
-                             pipeline_name);
-  if (rows.empty()) return std::nullopt;
-  return decompress_state(rows[0][0].c_str());
+  return newest_state(tx, dataset, pipeline_name);
 }
 
 }  // namespace mh::load

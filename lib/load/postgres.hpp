@@ -1,6 +1,7 @@
 // The Postgres destination: loads a package into the dataset in one
 // transaction (DDL, COPY, replace/merge, `_dlt_version`, state, `_dlt_loads`),
-// so a package is loaded entirely and exactly once or not at all.
+// so a package is loaded entirely and exactly once or not at all. Its schema
+// is reconciled with the dataset's stored one under the dataset's lock.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -33,6 +34,7 @@ class PostgresDestination : public Destination {
                                std::function<void(LoadPhase, const std::string& load_id)> on_phase = {});
 
   LoadResult load(const Package& package) override;
+  std::optional<normalize::Schema> stored_schema(const std::string& schema_name) override;
   std::string describe() const override;
   const char* kind() const override { return "postgres"; }
   const std::string& dataset() const { return dataset_; }

@@ -1,5 +1,6 @@
 #include "load/state.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
@@ -30,6 +31,52 @@ json::object state_document(const PipelineState& state) {
   doc["destination_name"] = nullptr;
   if (!state.sources.empty()) doc["sources"] = state.sources;
   doc["_version_hash"] = state_version_hash(doc);
+  return doc;
+}
+
+namespace {
+
+// `into` with every key of `from` replaced by from's; objects below `depth` merge key by key.
+void merge_objects(json::object& into, const json::object& from, int depth) {
+  for (const auto& kv : from) {
+    json::value* have = into.if_contains(kv.key());
+    if (depth > 0 && have != nullptr && have->is_object() && kv.value().is_object()) {
+      merge_objects(have->get_object(), kv.value().get_object(), depth - 1);
+    } else {
+      into[kv.key()] = kv.value();
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<json::object> next_state_document(const std::optional<json::object>& stored,
+                                                const PipelineState& update) {
+  json::object fresh = state_document(update);
+  json::object doc = stored ? *stored : fresh;  // a first document in dlt's key order
+  std::int64_t version = 0;
+  if (const json::value* v = doc.if_contains("_state_version"); stored && v && v->is_int64()) version = v->get_int64();
+  json::array names;
+  if (const json::value* n = doc.if_contains("schema_names"); n && n->is_array()) names = n->get_array();
+  if (std::find(names.begin(), names.end(), json::value(update.schema_name)) == names.end()) {
+    names.emplace_back(update.schema_name);
+  }
+  fresh["schema_names"] = std::move(names);
+  for (const char* key : {"schema_names", "dataset_name", "default_schema_name", "pipeline_name", "destination_type"}) {
+    doc[key] = fresh[key];
+  }
+  if (!doc.contains("destination_name")) doc["destination_name"] = nullptr;
+  // sources.<source>.resources.<resource>: this package's resources replace theirs.
+  if (!update.sources.empty()) {
+    json::value& sources = doc["sources"];
+    if (!sources.is_object()) sources = json::object{};
+    merge_objects(sources.get_object(), update.sources, 2);
+  }
+  doc["_state_engine_version"] = kStateEngineVersion;
+  std::string hash = state_version_hash(doc);
+  if (stored && state_version_hash(*stored) == hash) return std::nullopt;
+  doc["_state_version"] = version + 1;
+  doc["_version_hash"] = hash;
   return doc;
 }
 

@@ -5,6 +5,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,7 @@ struct PipelineState {
   std::string destination_type = "dlt.destinations.postgres";
   // sources.<source>.resources.<resource>.incremental.<cursor_path> and friends.
   boost::json::object sources;
-  // _state_version: the caller bumps it whenever the state changed.
+  // _state_version: state_document() writes it as is; next_state_document() ignores it.
   std::int64_t version = 1;
 };
 
@@ -29,6 +30,14 @@ boost::json::object state_document(const PipelineState& state);
 // dlt's generate_state_version_hash: SHA3-256 (base64) of the sorted JSON
 // without _state_version, _state_engine_version, _version_hash and _local.
 std::string state_version_hash(const boost::json::object& document);
+
+// The state document to store after a load that brings `update` (this
+// package's pipeline, dataset and resource states), given the newest stored
+// document: the stored one with update's names and its resources' entries
+// replaced, at _state_version + 1. Nothing (std::nullopt) when its hash equals
+// the stored one's: dlt writes a row on the first run and on every change only.
+std::optional<boost::json::object> next_state_document(const std::optional<boost::json::object>& stored,
+                                                       const PipelineState& update);
 
 std::string compress_state(const boost::json::object& document);
 // Throws std::runtime_error on text that is not a compressed state.

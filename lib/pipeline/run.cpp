@@ -55,6 +55,31 @@ class PackageSink : public extract::PageSink {
   load::PackageBuilder& builder_;
 };
 
+// This run's part of dlt's pipeline state: the names, and each incremental
+// resource's cursor at sources.<source>.resources.<resource>.incremental.<cursor_path>.
+load::PipelineState pipeline_state(const config::Config& cfg, std::string_view destination_kind,
+                                   const json::object& cursors) {
+  load::PipelineState st{cfg.pipeline_name,
+                         load::normalize_dataset_name(cfg.destination.dataset),
+                         kSchemaName,
+                         "dlt.destinations." + std::string(destination_kind),
+                         {}};
+  json::object resources;
+  for (const auto& [name, c] : cursors) {
+    const json::object* cursor = c.if_object();
+    const config::ResourceConfig* user = cfg.find_resource(name);
+    if (cursor == nullptr || user == nullptr || !user->incremental) continue;
+    json::object entry;
+    if (!user->incremental->initial_value.is_null()) entry["initial_value"] = user->incremental->initial_value;
+    for (const char* key : {"last_value", "unique_hashes"}) {
+      if (const json::value* v = cursor->if_contains(key)) entry[key] = *v;
+    }
+    resources[name] = json::object{{"incremental", json::object{{user->incremental->cursor_path, std::move(entry)}}}};
+  }
+  if (!resources.empty()) st.sources[kSchemaName] = json::object{{"resources", std::move(resources)}};
+  return st;
+}
+
 std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
   if (load_failed) return "failed";
   if (cancelled) return "cancelled";
@@ -97,7 +122,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   }
 
   // One package per run, normalized as pages arrive.
-  auto open_schema = [&] { return load::current_schema(cfg->state_dir, kSchemaName); };
+  auto open_schema = [&] { return load::starting_schema(sv.destination, cfg->state_dir, kSchemaName); };
   normalize::Schema schema = co_await async::run_blocking(sv.blocking, open_schema);
   auto open_builder = [&] { return std::make_unique<load::PackageBuilder>(cfg->state_dir, schema); };
   std::unique_ptr<load::PackageBuilder> builder = co_await async::run_blocking(sv.blocking, open_builder);
@@ -167,6 +192,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   bool load_failed = false;
   try {
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
+    builder->set_state(pipeline_state(*cfg, sv.destination.kind(), cursors));
     auto finish = [&] { return builder->finish(); };
     load::Package package = co_await async::run_blocking(sv.blocking, finish);
     auto load_it = [&] { return load::load_and_remove(package, sv.destination); };

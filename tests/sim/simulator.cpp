@@ -731,6 +731,16 @@ HttpResponse Simulator::test_listing(const HttpRequest& req) {
     if (!next.empty()) res.set_header("Link", "<" + options_.public_url + next + ">; rel=\"next\"");
     return res;
   }
+  if (kind == "typed-int" || kind == "typed-text") {  // one field, `size`, as an integer or as text
+    const bool text = kind == "typed-text";
+    std::string out = "{\"items\":[";
+    for (std::int64_t i = 0; i < 5; ++i) {
+      if (i != 0) out += ',';
+      std::string size = text ? "\"size-" + std::to_string(i) + "\"" : std::to_string(i);
+      out += "{\"id\":\"" + kind + "-" + std::to_string(i) + "\",\"size\":" + size + "}";
+    }
+    return HttpResponse::json(200, out + "]}");
+  }
   if (kind == "since") {  // incremental: items created at or after `since`, oldest first
     auto since = req.query_param("since").value_or("");
     std::string out = "{\"items\":[";
