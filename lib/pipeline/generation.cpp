@@ -229,7 +229,7 @@ class Generation {
   }
 
   // The guard's check and the pending row, one step for every job and process on the
-  // database (db::insert_pending_guarded). False when the guard stopped it.
+  // database (db::insert_pending_guarded); `refused` when the guard stopped it.
   asio::awaitable<db::GuardedInsert> guarded_insert(const Planned& p, const monitor::CreditState& balance) {
     const std::int64_t estimate = estimate_credits(g_.kind, p.request);
     db::Submission row;

@@ -4,6 +4,7 @@
 // stopped polling being settled by image_projects. Real `mhloader run` processes,
 // the simulator over HTTP and the real PostgreSQL.
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <boost/json.hpp>
@@ -284,4 +285,44 @@ TEST_CASE("spend: a project that finishes after its poll timed out is archived a
   r = s.run("refresh");
   CHECK(r.exit_code == 0);
   CHECK(project_gets(sim) == gets);
+}
+
+TEST_CASE("spend: a project whose run was cancelled (Ctrl-C) is settled by image_projects once it finishes") {
+  SimProcess sim({"--credits", "1000", "--render-time", "3s"});
+  Setup s(sim, R"(jobs:
+  - name: gen
+    every: 1h
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 1, model: flux-schnell, resolution: 2k, style: {prompt: "cancel me"}}
+  - name: refresh
+    every: 1h
+    resources: [image_projects]
+)");
+  {
+    Child run({MHLOADER_BIN, "run", "gen", "--config", s.config}, daemon_env());
+    auto submitted = [&] {
+      try {
+        return s.count("SELECT count(*) FROM mhloader.submissions WHERE state = 'submitted'") == 1;
+      } catch (const pqxx::sql_error&) {
+        return false;  // the schema is not there yet
+      }
+    };
+    for (int i = 0; i < 200 && !submitted(); ++i) std::this_thread::sleep_for(20ms);
+    REQUIRE(submitted());
+    run.signal(SIGINT);
+    auto r = run.wait(20s);
+    INFO(r.err);
+    CHECK(r.exit_code == 1);  // cancelled
+  }
+  REQUIRE(s.text("SELECT state FROM mhloader.submissions") == "submitted");
+  const std::string id = s.text("SELECT project_id FROM mhloader.submissions");
+  REQUIRE(std::string(wait_for_project(sim, id).at("status").as_string()) == "complete");
+  auto r = s.run("refresh");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "complete");
+  CHECK(s.count("SELECT credits_charged FROM mhloader.submissions") == 10);
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.image_projects WHERE status = 'complete'") == 1);
 }

@@ -110,7 +110,7 @@ TEST_CASE("credit guard: the budget counts the run's committed spend") {
   CHECK(rec.at("committed").as_int64() == 80);
 }
 
-TEST_CASE("credit guard: no balance, nothing is submitted; the reserve is checked before the budget") {
+TEST_CASE("credit guard: no balance, nothing is submitted, and the reserve is checked before the budget") {
   CreditGuard none({std::nullopt, 100, 1000, 0, 0});
   CHECK(none.decide(0).stop == GuardStop::no_balance);
   CHECK(none.record(none.decide(5), 5).at("balance").is_null());
