@@ -356,3 +356,24 @@ TEST_CASE("spend: a project whose run was cancelled (Ctrl-C) is settled by image
   CHECK(s.count("SELECT credits_charged FROM mhloader.submissions") == 10);
   CHECK(s.count("SELECT count(*) FROM magic_hour_data.image_projects WHERE status = 'complete'") == 1);
 }
+
+TEST_CASE("spend: the simulator bills images by the catalogue's resolution factors, `auto` at the plan's") {
+  SimProcess pro({"--credits", "10000"});
+  auto charge = [](const SimProcess& sim, const std::string& body) {
+    auto r = sim_call(sim, "POST", "/v1/ai-image-generator", body);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return r.json().at("credits_charged").as_int64();
+  };
+  CHECK(charge(pro, R"({"image_count": 1, "model": "seedream", "resolution": "4k", "style": {"prompt": "x"}})") == 160);
+  CHECK(charge(pro, R"({"image_count": 2, "model": "seedream-v4", "resolution": "2k", "style": {"prompt": "x"}})") ==
+        160);
+  CHECK(charge(pro, R"({"image_count": 3, "model": "seedream-v4", "resolution": "640px", "style": {"prompt": "x"}})") ==
+        120);
+  CHECK(charge(pro, R"({"image_count": 1, "model": "seedream-v4", "style": {"prompt": "x"}})") == 40);  // auto: 1k
+  CHECK(sim_balance(pro) == 10000 - 160 - 160 - 120 - 40);
+  SimProcess business({"--credits", "10000", "--tier", "business"});
+  CHECK(charge(business, R"({"image_count": 1, "model": "seedream-v4", "style": {"prompt": "x"}})") == 80);  // 2k
+  CHECK(charge(business,
+               R"({"image_count": 1, "model": "nano-banana", "resolution": "auto", "style": {"prompt": "x"}})") ==
+        50);  // its highest is 1k
+}
