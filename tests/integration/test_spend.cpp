@@ -130,6 +130,28 @@ TEST_CASE("spend: the real credits_charged replaces the estimate and lets a requ
   CHECK(guard.at("estimate").as_int64() == 10);
 }
 
+TEST_CASE("spend: a create the API refused costs nothing against the budget") {
+  // flux-schnell has no 4k: a 422, billed nothing, though estimated at 5 × 4 = 20, the whole budget.
+  SimProcess sim({"--credits", "10000", "--render-time", "100ms"});
+  Setup s(sim, R"(jobs:
+  - name: refused
+    every: 1h
+    credit_budget: 20
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 1, model: flux-schnell, resolution: 4k, style: {prompt: "too big"}}
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "fits"}}
+)",
+          "", "  max_concurrency: 1\n  poll: {interval: 100ms, timeout: 30s}\n");
+  auto r = s.run("refused");
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // the refused create fails the resource
+  CHECK(sim_jobs(sim) == 1);
+  CHECK(s.count("SELECT credits_charged FROM mhloader.submissions WHERE state = 'error'") == 0);
+  CHECK(s.count("SELECT count(*) FROM mhloader.submissions WHERE state = 'complete' AND credits_charged = 5") == 1);
+}
+
 TEST_CASE("spend: two processes sharing a reserve never dip below it together") {
   // 1000 credits, reserve 500: room for six 80-credit images in all, and each job
   // alone (four of them, 320) would fit.
