@@ -62,6 +62,8 @@ json::object job_json(const config::JobConfig& j, const schedule::JobStatus* st,
   for (const auto& g : j.generate) resources.push_back(json::value(g.resource));
   o["resources"] = std::move(resources);
   o["credit_budget"] = or_null(j.credit_budget);
+  // The latest run's committed spend (from the ledger: charged where known, else estimated).
+  o["credit_budget_used"] = ov && ov->last_run ? json::value(ov->last_run_committed) : json::value(nullptr);
   o["scheduled"] = st != nullptr;  // false until the database is ready
   o["next_run_at"] = st ? iso_or_null(st->next_run_ms) : json::value(nullptr);
   o["skipped_ticks"] = st ? st->skipped_ticks : 0;

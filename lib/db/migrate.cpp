@@ -64,6 +64,13 @@ const std::vector<Migration>& migrations() {
           ADD COLUMN cursors      jsonb NOT NULL DEFAULT '{}',
           ADD COLUMN last_tick_at timestamptz;
       )sql"},
+      // When a create's answer (or its failure) was recorded: the credit guard counts a
+      // row against the balance only while the balance it holds was observed earlier.
+      {3, "submissions.submitted_at for the credit guard", R"sql(
+        ALTER TABLE mhloader.submissions ADD COLUMN submitted_at timestamptz;
+        UPDATE mhloader.submissions SET submitted_at = updated_at WHERE state <> 'pending';
+        CREATE INDEX submissions_submitted_at ON mhloader.submissions (submitted_at);
+      )sql"},
   };
   return list;
 }

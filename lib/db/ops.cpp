@@ -43,6 +43,11 @@ RunRow run_from(const pqxx::row& r) {
   return run;
 }
 
+// A run's committed spend over its ledger rows: charged where known, else estimated
+// (the same sum in insert_pending_guarded).
+constexpr const char* kCommittedSum =
+    "coalesce(sum(coalesce(credits_charged, credits_estimate)) FILTER (WHERE state <> 'abandoned'), 0)::bigint";
+
 const std::string kSubmissionColumns =
     "key, job, run_id, resource, request, state, project_id, credits_charged, credits_estimate, error, result, "
     "source_file";
@@ -220,7 +225,7 @@ void mark_submitted(Pool& pool, const std::string& key, const std::string& proje
     pqxx::work tx{c};
     tx.exec_params0(
         "UPDATE mhloader.submissions SET state = 'submitted', project_id = $2, credits_charged = $3, "
-        "updated_at = now() WHERE key = $1",
+        "submitted_at = coalesce(submitted_at, now()), updated_at = now() WHERE key = $1",
         key, project_id, credits);
     tx.commit();
   });
@@ -236,6 +241,7 @@ void set_submission_state(Pool& pool, const std::string& key, const std::string&
     tx.exec_params0(
         "UPDATE mhloader.submissions SET state = $2, error = coalesce($3, error), "
         "result = coalesce($4::jsonb, result), credits_charged = coalesce($5, credits_charged), "
+        "submitted_at = CASE WHEN $2 = 'pending' THEN submitted_at ELSE coalesce(submitted_at, now()) END, "
         "updated_at = now() WHERE key = $1",
         key, state, error, result_text, credits);
     tx.commit();
@@ -246,13 +252,50 @@ std::int64_t committed_credits(Pool& pool, std::int64_t run_id) {
   std::int64_t total = 0;
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
-    total = tx.exec_params1(
-                  "SELECT coalesce(sum(coalesce(credits_charged, credits_estimate)), 0)::bigint FROM "
-                  "mhloader.submissions WHERE run_id = $1 AND state NOT IN ('abandoned')",
-                  run_id)[0]
+    total = tx.exec_params1("SELECT " + std::string(kCommittedSum) + " FROM mhloader.submissions WHERE run_id = $1",
+                            run_id)[0]
                 .as<std::int64_t>();
   });
   return total;
+}
+
+GuardedInsert insert_pending_guarded(Pool& pool, const Submission& s,
+                                     std::chrono::steady_clock::time_point balance_requested,
+                                     const std::function<bool(const Spend&)>& decide) {
+  GuardedInsert out = GuardedInsert::refused;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    // One lock for every job and process on this database: two checks never read the
+    // ledger at once, so each sees the other's pending row.
+    tx.exec("SELECT pg_advisory_xact_lock(('x' || substr(md5('mhloader.credit_guard'), 1, 16))::bit(64)::bigint)");
+    if (!tx.exec_params("SELECT 1 FROM mhloader.submissions WHERE key = $1", s.key).empty()) {
+      out = GuardedInsert::exists;
+      return;
+    }
+    // The window starts at the balance request, on the database's clock: now() (this
+    // transaction's start, before the lock wait) minus the balance's age and a second more
+    // for the time between reading our clock and the statement. Too early only counts more.
+    auto age =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - balance_requested)
+            .count() +
+        1000;
+    auto r = tx.exec_params1(
+        "SELECT coalesce(sum(coalesce(credits_charged, credits_estimate)) FILTER (WHERE run_id = $1 AND state <> "
+        "'abandoned'), 0)::bigint, coalesce(sum(coalesce(credits_charged, credits_estimate)) FILTER "
+        "(WHERE state = 'pending' OR (state <> 'abandoned' AND submitted_at >= now() - $2 * interval "
+        "'1 millisecond')), 0)::bigint FROM mhloader.submissions WHERE run_id = $1 OR state = 'pending' OR "
+        "submitted_at >= now() - $2 * interval '1 millisecond'",
+        s.run_id, age);
+    Spend spend{r[0].as<std::int64_t>(), r[1].as<std::int64_t>()};
+    if (!decide(spend)) return;
+    tx.exec_params0(
+        "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, "
+        "source_file) VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7)",
+        s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
+    tx.commit();
+    out = GuardedInsert::inserted;
+  });
+  return out;
 }
 
 std::vector<std::string> known_projects(Pool& pool) {
@@ -260,11 +303,27 @@ std::vector<std::string> known_projects(Pool& pool) {
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
     for (const auto& row : tx.exec("SELECT project_id FROM mhloader.submissions WHERE project_id IS NOT NULL AND "
-                                   "state IN ('submitted', 'complete', 'timeout') ORDER BY created_at")) {
+                                   "state IN ('submitted', 'timeout') ORDER BY created_at")) {
       out.emplace_back(row[0].c_str());
     }
   });
   return out;
+}
+
+bool settle_project(Pool& pool, const std::string& project_id, const std::string& state, std::int64_t credits,
+                    const json::object& result, const std::optional<std::string>& error) {
+  bool updated = false;
+  pool.with([&](pqxx::connection_base& c) {
+    pqxx::work tx{c};
+    auto r = tx.exec_params(
+        "UPDATE mhloader.submissions SET state = $2, credits_charged = $3, result = $4::jsonb, "
+        "error = coalesce($5, error), updated_at = now() WHERE project_id = $1 AND state IN ('submitted', "
+        "'timeout') RETURNING key",
+        project_id, state, credits, json::serialize(result), error);
+    tx.commit();
+    updated = !r.empty();
+  });
+  return updated;
 }
 
 JobState get_job_state(Pool& pool, const std::string& job) {
@@ -310,13 +369,16 @@ std::map<std::string, JobOverview> job_overview(Pool& pool, const std::vector<st
              list)) {
       out[row[0].c_str()].paused = row[1].as<bool>();
     }
-    for (const auto& row :
-         tx.exec_params("SELECT r.* FROM jsonb_array_elements_text($1::jsonb) AS j(name) CROSS JOIN LATERAL (SELECT " +
-                            kRunColumns + " FROM mhloader.runs WHERE job = j.name ORDER BY id DESC LIMIT 1) r",
-                        list)) {
+    for (const auto& row : tx.exec_params(
+             "SELECT r.*, (SELECT " + std::string(kCommittedSum) +
+                 " FROM mhloader.submissions s WHERE s.run_id = r.id) FROM jsonb_array_elements_text($1::jsonb) "
+                 "AS j(name) CROSS JOIN LATERAL (SELECT " +
+                 kRunColumns + " FROM mhloader.runs WHERE job = j.name ORDER BY id DESC LIMIT 1) r",
+             list)) {
       RunRow run = run_from(row);
-      std::string job = run.job;
-      out[job].last_run = std::move(run);
+      auto& job = out[run.job];
+      job.last_run_committed = row[12].as<std::int64_t>();
+      job.last_run = std::move(run);
     }
   });
   return out;

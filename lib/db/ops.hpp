@@ -5,7 +5,9 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,10 +77,35 @@ void set_submission_state(Pool& pool, const std::string& key, const std::string&
                           const std::optional<std::string>& error,
                           const std::optional<boost::json::object>& result = std::nullopt,
                           std::optional<std::int64_t> credits = std::nullopt);
-// Credits committed by a run: charged where known, else the estimate (pending, uncertain).
+// Credits committed by a run: charged where known, else the estimate (pending, uncertain);
+// abandoned rows do not count. This is a run's "budget used" (docs/generation.md).
 std::int64_t committed_credits(Pool& pool, std::int64_t run_id);
-// Project ids of submissions that are submitted but not final, or complete (for image_projects).
+
+// What the credit guard weighs against a balance and a budget (docs/generation.md).
+struct Spend {
+  std::int64_t run_committed = 0;  // committed_credits() of the run
+  // Every job's and process's rows the balance cannot show yet: the pending ones (at
+  // their estimate) and those whose create answered or failed since the balance was
+  // requested (charged where known, else the estimate); abandoned rows do not count.
+  std::int64_t outstanding = 0;
+};
+enum class GuardedInsert { inserted, refused, exists };
+// Check and insert in one step for every mhloader sharing the database: under a
+// transaction-scoped advisory lock, reads the Spend of `row.run_id` against a balance
+// requested at `balance_requested` (this process's steady clock), asks `decide`, and
+// inserts `row` as pending only when it answers true. `exists`: the key is in the
+// ledger already (decide is not asked).
+GuardedInsert insert_pending_guarded(Pool& pool, const Submission& row,
+                                     std::chrono::steady_clock::time_point balance_requested,
+                                     const std::function<bool(const Spend&)>& decide);
+
+// Project ids of submissions whose project is not final yet (`submitted`, or `timeout`:
+// our poll gave up, the render may still finish), oldest first: image_projects refreshes them.
 std::vector<std::string> known_projects(Pool& pool);
+// A project image_projects found final: its ledger row (still submitted or timeout)
+// takes the state, the charge and the result. Returns false when no such row is left.
+bool settle_project(Pool& pool, const std::string& project_id, const std::string& state, std::int64_t credits,
+                    const boost::json::object& result, const std::optional<std::string>& error);
 
 struct JobState {
   bool paused = false;
@@ -93,6 +120,7 @@ JobState get_job_state(Pool& pool, const std::string& job);
 struct JobOverview {
   bool paused = false;
   std::optional<RunRow> last_run;
+  std::int64_t last_run_committed = 0;  // committed_credits() of last_run: its budget used
 };
 std::map<std::string, JobOverview> job_overview(Pool& pool, const std::vector<std::string>& jobs);
 // Ledger rows per state (the mhloader_submissions gauge).

@@ -104,6 +104,7 @@ asio::awaitable<void> image_projects(Context& ctx, PageSink& sink, ResourceOutco
     if (is_cancelled(ctx)) co_return;
     try {
       auto p = co_await ctx.client.project(id, ctx.call);
+      if (ctx.on_project) co_await ctx.on_project(p);
       page.push_back(p.raw);
     } catch (const ApiError& e) {
       if (e.kind() != ErrorKind::not_found) throw;

@@ -52,6 +52,9 @@ struct Context {
   const bool* cancelled = nullptr;                       // checked between pages
   std::vector<std::string> known_projects;               // for image_projects
   std::function<void(const ResourceOutcome&)> progress;  // after each page
+  // image_projects: called with each refreshed project before its record is emitted
+  // (the pipeline archives and settles one that turned final; it may add to `raw`).
+  std::function<boost::asio::awaitable<void>(magichour::Project&)> on_project;
 };
 
 // Table hints of a built-in resource (write disposition, primary key).

@@ -1,6 +1,7 @@
 #include "magichour/catalog.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace mh::magichour {
 
@@ -51,6 +52,52 @@ const ImageModel* find_image_model(std::string_view id) {
 std::int64_t max_credits_per_image() {
   std::int64_t best = 0;
   for (const auto& m : image_models()) best = std::max(best, m.credits_per_image);
+  return best;
+}
+
+namespace {
+struct Factor {
+  std::string_view resolution;
+  int factor;
+};
+constexpr Factor kFactors[] = {{"640px", 1}, {"1k", 1}, {"2k", 2}, {"4k", 4}};  // ascending
+}  // namespace
+
+std::optional<int> resolution_factor(std::string_view resolution) {
+  for (const auto& f : kFactors) {
+    if (f.resolution == resolution) return f.factor;
+  }
+  return std::nullopt;
+}
+
+int max_resolution_factor(const ImageModel* model) {
+  int best = 1;
+  for (const auto& f : kFactors) {
+    bool offered = model == nullptr || std::find(model->resolutions.begin(), model->resolutions.end(), f.resolution) !=
+                                           model->resolutions.end();
+    if (offered) best = std::max(best, f.factor);
+  }
+  return best;
+}
+
+std::int64_t image_credits(const ImageModel& model, std::string_view resolution, int image_count) {
+  int factor = resolution_factor(resolution).value_or(max_resolution_factor(&model));
+  return model.credits_per_image * factor * image_count;
+}
+
+std::string_view auto_resolution(const ImageModel& model, Tier tier) {
+  auto rank = [](std::string_view r) {
+    for (std::size_t i = 0; i < std::size(kFactors); ++i) {
+      if (kFactors[i].resolution == r) return i;
+    }
+    return std::size(kFactors);
+  };
+  const std::size_t limit = rank(tier == Tier::free ? "640px" : (tier == Tier::business ? "2k" : "1k"));
+  // The model's highest resolution within the plan's, else its lowest (nano-banana-pro starts at 1k).
+  std::string_view best = model.resolutions.front();
+  for (auto r : model.resolutions) {
+    if (rank(r) <= limit) best = r;
+  }
   return best;
 }
 

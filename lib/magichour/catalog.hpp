@@ -31,6 +31,20 @@ const ImageModel* find_image_model(std::string_view id);
 // The highest documented per-image price, for models this build does not know.
 std::int64_t max_credits_per_image();
 
+// Price multiplier of a resolution over a model's "from" price. magichour-api.md §3:
+// higher resolutions cost more, but Magic Hour publishes no multipliers; these are
+// mhloader's (docs/generation.md), and the simulator bills by them: 640px and 1k ×1,
+// 2k ×2, 4k ×4. nullopt for `auto` (mapped upstream from the plan) or an unknown value.
+std::optional<int> resolution_factor(std::string_view resolution);
+// The highest factor a request to `model` can cost (its highest resolution);
+// for an unknown model (nullptr) the highest factor of any resolution.
+int max_resolution_factor(const ImageModel* model);
+// What a generation costs at a concrete resolution: "from" price × factor × image count.
+std::int64_t image_credits(const ImageModel& model, std::string_view resolution, int image_count);
+// The resolution `auto` stands for on a plan (the simulator's mapping: free 640px,
+// creator and pro 1k, business 2k), clamped to the model's resolutions.
+std::string_view auto_resolution(const ImageModel& model, Tier tier);
+
 inline constexpr std::string_view kAspectRatios[] = {"1:1", "16:9", "9:16"};
 inline constexpr std::string_view kResolutions[] = {"auto", "640px", "1k", "2k", "4k"};
 inline constexpr std::string_view kUpscaleModes[] = {"preserve", "balanced", "creative", "pro"};

@@ -78,6 +78,12 @@ struct Metrics::Impl {
       gauge(r, "mhloader_credits_low", "1 when the balance is below monitor.credits.low_balance").Add({});
   pm::Family<pm::Counter>& credits_charged =
       counter(r, "mhloader_credits_charged_total", "Credits charged by Magic Hour per resource");
+  // Not in DESIGN.md §2.6 (issue 12 added them; see tests/ops/extra_metrics.txt).
+  pm::Family<pm::Gauge>& credit_budget =
+      gauge(r, "mhloader_credits_budget", "The job's credit_budget per run (only jobs that have one)");
+  pm::Family<pm::Gauge>& credit_budget_used =
+      gauge(r, "mhloader_credits_budget_used",
+            "Credits the job's latest run in this process has committed: charged where known, else estimated");
   pm::Family<pm::Gauge>& submissions =
       gauge(r, "mhloader_submissions", "Generation ledger rows per state (mhloader.submissions)");
   pm::Gauge& postgres_up = gauge(r, "mhloader_postgres_up", "1 when the last Postgres probe succeeded").Add({});
@@ -105,6 +111,7 @@ struct Metrics::Impl {
     run_in_progress.Add({{"job", job}});
     last_success.Add({{"job", job}});
     next_run.Add({{"job", job}});
+    credit_budget_used.Add({{"job", job}});
   }
 
   void update_process() {
@@ -184,6 +191,19 @@ void Metrics::set_last_success(std::string_view job, std::int64_t epoch_ms) {
 
 void Metrics::load_finished(std::string_view destination, double seconds) {
   impl_->load_duration.Add({{"destination", str(destination)}}, kRunBuckets).Observe(seconds);
+}
+
+void Metrics::set_credit_budget(std::string_view job, std::optional<std::int64_t> budget) {
+  const std::map<std::string, std::string> labels{{"job", str(job)}};
+  if (!budget) {
+    if (impl_->credit_budget.Has(labels)) impl_->credit_budget.Remove(&impl_->credit_budget.Add(labels));
+    return;
+  }
+  impl_->credit_budget.Add(labels).Set(static_cast<double>(*budget));
+}
+
+void Metrics::set_credit_budget_used(std::string_view job, std::int64_t credits) {
+  impl_->credit_budget_used.Add({{"job", str(job)}}).Set(static_cast<double>(credits));
 }
 
 void Metrics::set_submissions(const std::map<std::string, std::int64_t>& per_state) {

@@ -39,6 +39,10 @@ class Metrics {
   void set_next_run(std::string_view job, std::optional<std::int64_t> epoch_ms);
   void set_last_success(std::string_view job, std::int64_t epoch_ms);
   void load_finished(std::string_view destination, double seconds);
+  // The job's credit_budget (per run; no series without one) and its budget used: what
+  // its latest run here has committed, charged where known, else estimated.
+  void set_credit_budget(std::string_view job, std::optional<std::int64_t> budget);
+  void set_credit_budget_used(std::string_view job, std::int64_t credits);
 
   // Daemon state.
   void set_submissions(const std::map<std::string, std::int64_t>& per_state);

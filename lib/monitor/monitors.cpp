@@ -87,7 +87,9 @@ struct CreditMonitor::Impl {
 
   asio::awaitable<void> tick() {
     try {
+      const auto sent = std::chrono::steady_clock::now();
       std::int64_t balance = co_await read_balance();
+      state.requested = sent;
       bool was_low = state.low;
       bool first = !state.balance.has_value();
       state.balance = balance;

@@ -33,6 +33,8 @@ struct CreditState {
   std::optional<std::int64_t> balance;  // unset until the first successful read
   std::int64_t observed_at_ms = 0;      // wall clock of that read
   std::chrono::steady_clock::time_point observed{};
+  // When that read was sent: the balance shows every charge made before it (the credit guard).
+  std::chrono::steady_clock::time_point requested{};
   std::string source;       // "/v1/account" or "/v1/credits"
   boost::json::object raw;  // the upstream answer of that read
   bool low = false;

@@ -13,7 +13,9 @@
 #include "log/log.hpp"
 #include "magichour/catalog.hpp"
 #include "magichour/poller.hpp"
+#include "metrics/metrics.hpp"
 #include "monitor/monitors.hpp"
+#include "pipeline/credit_guard.hpp"
 #include "util/hash.hpp"
 
 namespace mh::pipeline {
@@ -23,31 +25,6 @@ namespace fs = std::filesystem;
 using magichour::ApiError;
 using magichour::CreateKind;
 using magichour::ErrorKind;
-
-std::int64_t estimate_credits(CreateKind kind, const json::object& r) {
-  auto str = [](const json::object& o, std::string_view k) -> std::optional<std::string_view> {
-    const json::value* v = o.if_contains(k);
-    if (v && v->is_string()) return std::string_view(v->as_string());
-    return std::nullopt;
-  };
-  if (kind == CreateKind::image_generator) {
-    const json::value* count = r.if_contains("image_count");
-    std::int64_t n = count && count->is_int64() ? count->as_int64() : 1;
-    std::int64_t per_image = magichour::max_credits_per_image();
-    std::optional<std::string_view> model = str(r, "model");
-    if (const auto* m = magichour::find_image_model(model.value_or("default"))) per_image = m->credits_per_image;
-    return per_image * n;
-  }
-  std::optional<std::string_view> mode, enhancement;
-  if (const json::value* s = r.if_contains("style"); s && s->is_object()) {
-    mode = str(s->as_object(), "mode");
-    enhancement = str(s->as_object(), "enhancement");
-  }
-  const json::value* f = r.if_contains("scale_factor");
-  int factor = f && f->is_number() ? static_cast<int>(f->to_number<double>()) : 4;
-  auto price = magichour::upscale_credits(magichour::resolve_upscale_mode(mode, enhancement), factor);
-  return price.value_or(*magichour::upscale_credits("creative", 4));  // unknown: the highest upscale price
-}
 
 namespace {
 
@@ -126,225 +103,299 @@ json::object record_of(const db::Submission& s) {
   return r;
 }
 
+// With archive.dir, a complete project's downloads are saved as DIR/<id>/<n>.<ext>
+// and `raw.downloads` lists them with local_path, bytes and sha256.
+asio::awaitable<void> archive_downloads(Services& sv, const magichour::CallOptions& call,
+                                        const magichour::Project& project, json::object& raw) {
+  const auto& cfg = *sv.config;
+  if (project.status != "complete" || !cfg.archive.dir) co_return;
+  json::array downloads;
+  const std::string dir = *cfg.archive.dir + "/" + project.id;
+  if (!project.downloads.empty()) {
+    auto mkdir = [&] { fs::create_directories(dir); };
+    co_await async::run_blocking(sv.blocking, mkdir);
+  }
+  for (std::size_t i = 0; i < project.downloads.size(); ++i) {
+    const auto& d = project.downloads[i];
+    std::string path = dir + "/" + std::to_string(i) + "." + extension_of(d.url, "bin");
+    json::object entry{{"url", d.url}, {"expires_at", d.expires_at}};
+    try {
+      auto file = co_await sv.client.download(d.url, path, call);
+      entry["local_path"] = path;
+      entry["bytes"] = static_cast<std::int64_t>(file.bytes);  // a bigint column, as after a trip through jsonb
+      entry["sha256"] = file.sha256;
+    } catch (const ApiError& e) {
+      log::warn("archiving a download failed", {{"project", project.id}, {"error", e.what()}});
+    }
+    downloads.push_back(std::move(entry));
+  }
+  raw["downloads"] = std::move(downloads);
+}
+
+// One generate entry of a run: plan, submit under the guard, poll, emit.
+class Generation {
+ public:
+  Generation(Services& sv, const config::JobConfig& job, const config::GenerateConfig& g, std::int64_t run_id,
+             RunControl& control)
+      : sv_(sv), job_(job), g_(g), run_id_(run_id), control_(control), call_{job.name, 0, g.resource} {
+    out_.resource.name = g.resource;
+  }
+
+  asio::awaitable<GenerationOutcome> run(bool resuming, extract::PageSink& sink) {
+    auto make_plan = [&] { return plan(job_, g_, run_id_); };
+    planned_ = co_await async::run_blocking(sv_.blocking, make_plan);
+    co_await take_up_ledger(resuming);
+    auto committed_q = [&] { return db::committed_credits(sv_.db, run_id_); };
+    committed_ = co_await async::run_blocking(sv_.blocking, committed_q);
+    if (sv_.metrics) {
+      sv_.metrics->set_credit_budget(job_.name, job_.credit_budget);
+      sv_.metrics->set_credit_budget_used(job_.name, committed_);
+    }
+    co_await submit_all();
+    co_await poll_all();
+    co_await emit(sink);
+    // The budget used once polling has replaced estimates and refunds are in.
+    committed_ = co_await async::run_blocking(sv_.blocking, committed_q);
+    if (sv_.metrics) sv_.metrics->set_credit_budget_used(job_.name, committed_);
+    if (control_.cancellation.requested() && out_.resource.status == "succeeded") out_.resource.status = "cancelled";
+    if (out_.guard_stopped && out_.resource.status == "succeeded") {
+      out_.resource.status = "skipped";
+      out_.resource.error = "credit guard: " + std::string(out_.guard.at("reason").as_string());
+    }
+    co_return std::move(out_);
+  }
+
+ private:
+  // What the ledger already knows of these requests (a resumed run, from_dir files done before).
+  asio::awaitable<void> take_up_ledger(bool resuming) {
+    std::vector<std::string> keys;
+    for (const auto& p : planned_) keys.push_back(p.key);
+    auto existing_q = [&] { return db::get_submissions(sv_.db, keys); };
+    std::vector<db::Submission> existing_rows = co_await async::run_blocking(sv_.blocking, existing_q);
+    std::map<std::string, db::Submission> existing;
+    for (auto& e : existing_rows) existing.emplace(e.key, std::move(e));
+    std::vector<std::string> now_uncertain;
+    for (auto& p : planned_) {
+      auto it = existing.find(p.key);
+      if (it == existing.end()) {
+        fresh_.push_back(&p);
+      } else if (it->second.state == "pending" && resuming) {
+        now_uncertain.push_back(p.key);
+      } else if (it->second.state == "submitted" && it->second.project_id) {
+        to_poll_.push_back(p.key);
+        project_of_[p.key] = *it->second.project_id;
+      }
+      // final, uncertain or abandoned: nothing to send
+    }
+    if (now_uncertain.empty()) co_return;
+    // They may or may not have reached Magic Hour before the crash: never resent automatically.
+    auto mark = [&] {
+      for (const auto& k : now_uncertain) {
+        db::set_submission_state(sv_.db, k, "uncertain",
+                                 std::string("interrupted between the ledger entry and the create's answer"));
+      }
+    };
+    co_await async::run_blocking(sv_.blocking, mark);
+    log::warn("submissions left uncertain by an interrupted run",
+              {{"job", job_.name}, {"count", now_uncertain.size()}});
+  }
+
+  void stop(const json::object& record) {
+    out_.guard_stopped = true;
+    out_.guard = record;
+    log::warn("credit guard stopped submissions",
+              {{"job", job_.name}, {"resource", g_.resource}, {"guard", json::serialize(record)}});
+  }
+
+  // An upscale of a local file: upload it first (free), then reference it. False if it failed.
+  asio::awaitable<bool> upload(Planned& p) {
+    std::string ext = extension_of(*p.file, "png");
+    std::vector<std::pair<std::string, std::string>> items{{"image", ext}};
+    std::optional<std::string> upload_error;
+    try {
+      auto slots = co_await sv_.client.upload_urls(items, call_);
+      co_await sv_.client.upload_file(slots.at(0), *p.file, call_);
+      json::object assets;
+      if (const json::value* a = p.request.if_contains("assets"); a && a->is_object()) assets = a->as_object();
+      assets["image_file_path"] = slots.at(0).file_path;
+      p.request["assets"] = std::move(assets);
+    } catch (const ApiError& e) {
+      upload_error = e.what();
+    }
+    if (!upload_error) co_return true;
+    out_.resource.status = "failed";
+    out_.resource.error = *upload_error;
+    co_return false;
+  }
+
+  // The guard's check and the pending row, one step for every job and process on the
+  // database (db::insert_pending_guarded); `refused` when the guard stopped it.
+  asio::awaitable<db::GuardedInsert> guarded_insert(const Planned& p, const monitor::CreditState& balance) {
+    const std::int64_t estimate = estimate_credits(g_.kind, p.request);
+    db::Submission row;
+    row.key = p.key;
+    row.job = job_.name;
+    row.run_id = run_id_;
+    row.resource = g_.resource;
+    row.request = p.request;
+    row.credits_estimate = estimate;
+    row.source_file = p.file;
+    json::object refused;
+    auto check = [&] {
+      auto decide = [&](const db::Spend& spend) {
+        CreditGuard guard({balance.balance, sv_.config->monitor.credits.reserve, job_.credit_budget,
+                           spend.run_committed, spend.outstanding});
+        GuardDecision decision = guard.decide(estimate);
+        committed_ = spend.run_committed + (decision.submit() ? estimate : 0);
+        if (!decision.submit()) refused = guard.record(decision, estimate);
+        return decision.submit();
+      };
+      return db::insert_pending_guarded(sv_.db, row, balance.requested, decide);
+    };
+    db::GuardedInsert result = co_await async::run_blocking(sv_.blocking, check);
+    if (sv_.metrics) sv_.metrics->set_credit_budget_used(job_.name, committed_);
+    if (result == db::GuardedInsert::refused) stop(refused);
+    co_return result;
+  }
+
+  asio::awaitable<void> submit_all() {
+    const auto& cfg = *sv_.config;
+    const std::size_t batch_size = static_cast<std::size_t>(std::max(1, cfg.magic_hour.max_concurrency));
+    std::size_t next = 0;
+    while (next < fresh_.size() && !control_.cancellation.requested() && !out_.guard_stopped) {
+      // A balance observed at most one monitor interval ago.
+      auto balance = co_await sv_.credits.fresh(cfg.monitor.credits.interval);
+      std::vector<Planned*> batch;
+      for (; next < fresh_.size() && batch.size() < batch_size && !out_.guard_stopped; ++next) {
+        Planned& p = *fresh_[next];
+        if (!balance || !balance->balance) {
+          CreditGuard guard({std::nullopt, cfg.monitor.credits.reserve, job_.credit_budget, committed_, 0});
+          std::int64_t estimate = estimate_credits(g_.kind, p.request);
+          stop(guard.record(guard.decide(estimate), estimate));
+          break;
+        }
+        if (p.file && !co_await upload(p)) continue;
+        db::GuardedInsert inserted = co_await guarded_insert(p, *balance);
+        if (inserted == db::GuardedInsert::inserted) batch.push_back(&p);  // exists: another run has it
+      }
+      std::vector<async::Task> creates;
+      for (Planned* p : batch) {
+        creates.push_back([this, p]() -> asio::awaitable<void> { co_await create(*p); });
+      }
+      co_await async::join_all(std::move(creates));
+    }
+  }
+
+  asio::awaitable<void> create(const Planned& p) {
+    const std::string& key = p.key;
+    std::optional<ApiError> failure;
+    try {
+      auto created = co_await sv_.client.create(g_.kind, p.request, call_);
+      auto mark = [&] { db::mark_submitted(sv_.db, key, created.id, created.credits_charged); };
+      co_await async::run_blocking(sv_.blocking, mark);
+      to_poll_.push_back(key);
+      project_of_[key] = created.id;
+      control_.credits_charged += created.credits_charged;
+    } catch (const ApiError& e) {
+      failure = e;
+    }
+    if (!failure) co_return;
+    const bool uncertain = failure->kind() == ErrorKind::uncertain;
+    std::string state = uncertain ? "uncertain" : "error";
+    std::string message = failure->what();
+    // A create that certainly failed billed nothing; an uncertain one keeps its estimate.
+    std::optional<std::int64_t> charged = uncertain ? std::nullopt : std::optional<std::int64_t>(0);
+    auto mark = [&] { db::set_submission_state(sv_.db, key, state, message, std::nullopt, charged); };
+    co_await async::run_blocking(sv_.blocking, mark);
+    if (uncertain) log::warn("a create may have reached Magic Hour", {{"key", key}, {"error", message}});
+    out_.resource.status = "failed";
+    out_.resource.error = message;
+  }
+
+  // Polls everything submitted (this run's and an interrupted run's), concurrently.
+  asio::awaitable<void> poll_all() {
+    const auto& cfg = *sv_.config;
+    magichour::PollSettings ps{cfg.magic_hour.poll.interval, cfg.magic_hour.poll.timeout, std::chrono::seconds(60),
+                               &control_.cancellation};
+    std::vector<async::Task> polls;
+    for (const auto& key : to_poll_) {
+      polls.push_back([this, &ps, key]() -> asio::awaitable<void> { co_await poll(key, ps); });
+    }
+    co_await async::join_all(std::move(polls));
+  }
+
+  asio::awaitable<void> poll(const std::string& key, const magichour::PollSettings& ps) {
+    const std::string& id = project_of_[key];
+    magichour::PollUpdate no_updates;
+    auto result = co_await magichour::poll_project(sv_.client, id, ps, call_, no_updates);
+    // A failed poll or a cancelled run leaves the project `submitted`, a poll timeout
+    // `timeout`: not final, so image_projects refreshes it, settles it when it is, and
+    // nothing is resubmitted.
+    bool still_open = result.outcome == "failed" || result.outcome == "cancelled";
+    std::string state = still_open ? "submitted" : result.outcome;
+    std::optional<json::object> raw;
+    std::optional<std::int64_t> credits;
+    if (result.project) {
+      raw = result.project->raw;
+      credits = result.project->credits_charged;
+      co_await archive_downloads(sv_, call_, *result.project, *raw);
+    }
+    std::optional<std::string> error;
+    if (!result.error.empty() && result.outcome != "complete") error = result.error;
+    auto save = [&] { db::set_submission_state(sv_.db, key, state, error, raw, credits); };
+    co_await async::run_blocking(sv_.blocking, save);
+  }
+
+  // One record per project this run produced, for the resource's table.
+  asio::awaitable<void> emit(extract::PageSink& sink) {
+    auto rows_q = [&] { return db::submissions_of_run(sv_.db, run_id_, g_.resource); };
+    std::vector<db::Submission> rows = co_await async::run_blocking(sv_.blocking, rows_q);
+    std::vector<json::value> records;
+    for (const auto& s : rows) {
+      if (s.project_id) records.push_back(record_of(s));
+    }
+    normalize::Resource hints{g_.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
+    out_.resource.pages = 1;
+    out_.resource.records = static_cast<std::int64_t>(records.size());
+    if (!records.empty()) co_await sink.page(hints, records);
+  }
+
+  Services& sv_;
+  const config::JobConfig& job_;
+  const config::GenerateConfig& g_;
+  const std::int64_t run_id_;
+  RunControl& control_;
+  const magichour::CallOptions call_;
+  GenerationOutcome out_;
+  std::vector<Planned> planned_;
+  std::vector<Planned*> fresh_;       // not in the ledger yet
+  std::vector<std::string> to_poll_;  // ledger keys
+  std::map<std::string, std::string> project_of_;
+  std::int64_t committed_ = 0;  // the run's spend as the guard last read it
+};
+
 }  // namespace
 
 asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::JobConfig& job,
                                                   const config::GenerateConfig& g, std::int64_t run_id, bool resuming,
                                                   RunControl& control, extract::PageSink& sink) {
-  GenerationOutcome out;
-  out.resource.name = g.resource;
-  const auto& cfg = *sv.config;
-  auto& db = sv.db;
-  magichour::CallOptions call{job.name, 0, g.resource};
-  const CreateKind kind = g.kind;
+  Generation generation(sv, job, g, run_id, control);
+  co_return co_await generation.run(resuming, sink);
+}
 
-  auto make_plan = [&] { return plan(job, g, run_id); };
-  std::vector<Planned> planned = co_await async::run_blocking(sv.blocking, make_plan);
-
-  std::vector<std::string> to_poll;  // ledger keys
-  std::map<std::string, std::string> project_of;
-
-  // What the ledger already knows of these requests (a resumed run, from_dir files done before).
-  std::vector<std::string> keys;
-  for (const auto& p : planned) keys.push_back(p.key);
-  auto existing_q = [&] { return db::get_submissions(db, keys); };
-  std::vector<db::Submission> existing_rows = co_await async::run_blocking(sv.blocking, existing_q);
-  std::map<std::string, db::Submission> existing;
-  for (auto& e : existing_rows) existing.emplace(e.key, std::move(e));
-  std::vector<std::string> now_uncertain;
-  std::vector<Planned*> fresh_requests;
-  for (auto& p : planned) {
-    auto it = existing.find(p.key);
-    if (it == existing.end()) {
-      fresh_requests.push_back(&p);
-    } else if (it->second.state == "pending" && resuming) {
-      now_uncertain.push_back(p.key);
-    } else if (it->second.state == "submitted" && it->second.project_id) {
-      to_poll.push_back(p.key);
-      project_of[p.key] = *it->second.project_id;
-    }
-    // final, uncertain or abandoned: nothing to send
+asio::awaitable<void> settle_known_project(Services& sv, const magichour::CallOptions& call,
+                                           magichour::Project& project) {
+  if (!project.terminal()) co_return;
+  co_await archive_downloads(sv, call, project, project.raw);
+  std::optional<std::string> error;
+  if (project.status == "error") error = project.error_message.value_or("the project failed upstream");
+  auto settle = [&] {
+    return db::settle_project(sv.db, project.id, project.status, project.credits_charged, project.raw, error);
+  };
+  if (co_await async::run_blocking(sv.blocking, settle)) {
+    log::info("a project finished after its run stopped polling; its ledger row is settled",
+              {{"project", project.id}, {"status", project.status}, {"credits", project.credits_charged}});
   }
-  if (!now_uncertain.empty()) {
-    // They may or may not have reached Magic Hour before the crash: never resent automatically.
-    auto mark = [&] {
-      for (const auto& k : now_uncertain) {
-        db::set_submission_state(db, k, "uncertain",
-                                 std::string("interrupted between the ledger entry and the "
-                                             "create's answer"));
-      }
-    };
-    co_await async::run_blocking(sv.blocking, mark);
-    log::warn("submissions left uncertain by an interrupted run", {{"job", job.name}, {"count", now_uncertain.size()}});
-  }
-
-  auto committed_q = [&] { return db::committed_credits(db, run_id); };
-  std::int64_t committed = co_await async::run_blocking(sv.blocking, committed_q);
-  const std::size_t batch_size = static_cast<std::size_t>(std::max(1, cfg.magic_hour.max_concurrency));
-  std::size_t next = 0;
-  while (next < fresh_requests.size() && !control.cancellation.requested() && !out.guard_stopped) {
-    // The credit guard: a balance observed at most one monitor interval ago.
-    auto balance = co_await sv.credits.fresh(cfg.monitor.credits.interval);
-    std::vector<db::Submission> rows;
-    std::vector<Planned*> batch;
-    for (; next < fresh_requests.size() && batch.size() < batch_size; ++next) {
-      Planned& p = *fresh_requests[next];
-      std::int64_t estimate = estimate_credits(kind, p.request);
-      std::string stop;
-      if (!balance || !balance->balance) {
-        stop = "no credit balance could be read";
-      } else if (*balance->balance - committed - estimate < cfg.monitor.credits.reserve) {
-        stop = "the balance would fall below the reserve";
-      } else if (job.credit_budget && committed + estimate > *job.credit_budget) {
-        stop = "the job's credit budget would be exceeded";
-      }
-      if (!stop.empty()) {
-        out.guard_stopped = true;
-        out.guard = json::object{
-            {"reason", stop},
-            {"balance", balance && balance->balance ? json::value(*balance->balance) : json::value(nullptr)},
-            {"committed", committed},
-            {"estimate", estimate},
-            {"reserve", cfg.monitor.credits.reserve},
-            {"budget", job.credit_budget ? json::value(*job.credit_budget) : json::value(nullptr)}};
-        log::warn("credit guard stopped submissions", {{"job", job.name}, {"resource", g.resource}, {"reason", stop}});
-        break;
-      }
-      // An upscale of a local file: upload it first (free), then reference it.
-      if (p.file) {
-        std::string ext = extension_of(*p.file, "png");
-        std::vector<std::pair<std::string, std::string>> items{{"image", ext}};
-        std::optional<std::string> upload_error;
-        try {
-          auto slots = co_await sv.client.upload_urls(items, call);
-          co_await sv.client.upload_file(slots.at(0), *p.file, call);
-          json::object assets;
-          if (const json::value* a = p.request.if_contains("assets"); a && a->is_object()) assets = a->as_object();
-          assets["image_file_path"] = slots.at(0).file_path;
-          p.request["assets"] = std::move(assets);
-        } catch (const ApiError& e) {
-          upload_error = e.what();
-        }
-        if (upload_error) {
-          out.resource.status = "failed";
-          out.resource.error = *upload_error;
-          continue;
-        }
-      }
-      committed += estimate;
-      db::Submission row;
-      row.key = p.key;
-      row.job = job.name;
-      row.run_id = run_id;
-      row.resource = g.resource;
-      row.request = p.request;
-      row.credits_estimate = estimate;
-      row.source_file = p.file;
-      rows.push_back(std::move(row));
-      batch.push_back(&p);
-    }
-    // The ledger rows are committed before any of their POSTs go out.
-    auto insert = [&] { return db::insert_pending(db, rows); };
-    std::vector<std::string> inserted = co_await async::run_blocking(sv.blocking, insert);
-    std::vector<async::Task> creates;
-    for (Planned* p : batch) {
-      if (std::find(inserted.begin(), inserted.end(), p->key) == inserted.end()) continue;  // another run has it
-      creates.push_back([&sv, &db, &call, &to_poll, &project_of, &out, &control, kind, p]() -> asio::awaitable<void> {
-        const std::string& key = p->key;
-        std::optional<ApiError> failure;
-        try {
-          auto created = co_await sv.client.create(kind, p->request, call);
-          auto mark = [&] { db::mark_submitted(db, key, created.id, created.credits_charged); };
-          co_await async::run_blocking(sv.blocking, mark);
-          to_poll.push_back(key);
-          project_of[key] = created.id;
-          control.credits_charged += created.credits_charged;
-        } catch (const ApiError& e) {
-          failure = e;
-        }
-        if (failure) {
-          std::string state = failure->kind() == ErrorKind::uncertain ? "uncertain" : "error";
-          std::string message = failure->what();
-          auto mark = [&] { db::set_submission_state(db, key, state, message); };
-          co_await async::run_blocking(sv.blocking, mark);
-          if (state == "uncertain") {
-            log::warn("a create may have reached Magic Hour", {{"key", key}, {"error", message}});
-          }
-          out.resource.status = "failed";
-          out.resource.error = message;
-        }
-      });
-    }
-    co_await async::join_all(std::move(creates));
-  }
-
-  // Poll everything submitted (this run's and an interrupted run's), concurrently.
-  std::vector<async::Task> polls;
-  magichour::PollSettings ps{cfg.magic_hour.poll.interval, cfg.magic_hour.poll.timeout, std::chrono::seconds(60),
-                             &control.cancellation};
-  for (const auto& key : to_poll) {
-    polls.push_back([&, key]() -> asio::awaitable<void> {
-      const std::string& id = project_of[key];
-      magichour::PollUpdate no_updates;
-      auto result = co_await magichour::poll_project(sv.client, id, ps, call, no_updates);
-      // A failed poll or a cancelled run leaves the project `submitted`: not final, so the
-      // image_projects resource keeps refreshing it and nothing is resubmitted.
-      bool still_open = result.outcome == "failed" || result.outcome == "cancelled";
-      std::string state = still_open ? "submitted" : result.outcome;
-      std::optional<json::object> raw;
-      std::optional<std::int64_t> credits;
-      if (result.project) {
-        raw = result.project->raw;
-        credits = result.project->credits_charged;
-      }
-      if (result.project && result.project->status == "complete" && cfg.archive.dir) {
-        json::array downloads;
-        const std::string dir = *cfg.archive.dir + "/" + id;
-        if (!result.project->downloads.empty()) {
-          auto mkdir = [&] { fs::create_directories(dir); };
-          co_await async::run_blocking(sv.blocking, mkdir);
-        }
-        for (std::size_t i = 0; i < result.project->downloads.size(); ++i) {
-          const auto& d = result.project->downloads[i];
-          std::string path = dir + "/" + std::to_string(i) + "." + extension_of(d.url, "bin");
-          json::object entry{{"url", d.url}, {"expires_at", d.expires_at}};
-          try {
-            auto file = co_await sv.client.download(d.url, path, call);
-            entry["local_path"] = path;
-            entry["bytes"] = file.bytes;
-            entry["sha256"] = file.sha256;
-          } catch (const ApiError& e) {
-            log::warn("archiving a download failed", {{"project", id}, {"error", e.what()}});
-          }
-          downloads.push_back(std::move(entry));
-        }
-        (*raw)["downloads"] = std::move(downloads);
-      }
-      std::optional<std::string> error;
-      if (!result.error.empty() && result.outcome != "complete") error = result.error;
-      auto save = [&] { db::set_submission_state(db, key, state, error, raw, credits); };
-      co_await async::run_blocking(sv.blocking, save);
-    });
-  }
-  co_await async::join_all(std::move(polls));
-
-  // One record per project this run produced, for the resource's table.
-  auto rows_q = [&] { return db::submissions_of_run(db, run_id, g.resource); };
-  std::vector<db::Submission> rows = co_await async::run_blocking(sv.blocking, rows_q);
-  std::vector<json::value> records;
-  for (const auto& s : rows) {
-    if (s.project_id) records.push_back(record_of(s));
-  }
-  normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
-  out.resource.pages = 1;
-  out.resource.records = static_cast<std::int64_t>(records.size());
-  if (!records.empty()) co_await sink.page(hints, records);
-  if (control.cancellation.requested() && out.resource.status == "succeeded") out.resource.status = "cancelled";
-  if (out.guard_stopped && out.resource.status == "succeeded") {
-    out.resource.status = "skipped";
-    out.resource.error = "credit guard: " + std::string(out.guard.at("reason").as_string());
-  }
-  co_return out;
 }
 
 }  // namespace mh::pipeline

@@ -1,7 +1,8 @@
 // Generation within a run (DESIGN.md §2.4): every request gets a ledger row
-// committed before its POST, the credit guard and the job's budget are checked
-// first, creates are never resent when they may have arrived, projects are
-// polled to completion and their files archived. Produces one record per project.
+// committed before its POST, in the same step as the credit guard's check against
+// the reserve and the job's budget (credit_guard.hpp); creates are never resent
+// when they may have arrived, projects are polled to completion and their files
+// archived. Produces one record per project.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -16,11 +17,6 @@
 
 namespace mh::pipeline {
 
-// The estimated cost of a request before it is sent (magichour-api.md §3–4):
-// per model × image count, per upscale mode × factor; an unknown model counts at
-// the highest known price.
-std::int64_t estimate_credits(magichour::CreateKind kind, const boost::json::object& request);
-
 struct GenerationOutcome {
   extract::ResourceOutcome resource;
   bool guard_stopped = false;
@@ -30,5 +26,11 @@ struct GenerationOutcome {
 boost::asio::awaitable<GenerationOutcome> run_generation(Services& services, const config::JobConfig& job,
                                                          const config::GenerateConfig& generate, std::int64_t run_id,
                                                          bool resuming, RunControl& control, extract::PageSink& sink);
+
+// For image_projects: a known project (one its run stopped polling: poll timeout, cancel)
+// that is final now gets its files archived (with archive.dir; `project.raw` then lists
+// them as the generation resources do) and its ledger row settled.
+boost::asio::awaitable<void> settle_known_project(Services& services, const magichour::CallOptions& call,
+                                                  magichour::Project& project);
 
 }  // namespace mh::pipeline

@@ -142,6 +142,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   extract::Context ctx{
       sv.client,           sv.credits, sv.health, magichour::CallOptions{job.name, 0, ""}, control.cancellation.flag(),
       std::move(projects), {}};
+  ctx.on_project = [&sv, &ctx](magichour::Project& p) { return settle_known_project(sv, ctx.call, p); };
   for (const auto& name : job.resources) {
     if (control.cancellation.requested()) break;
     control.resources.push_back({name, "running"});

@@ -509,6 +509,37 @@ TEST_CASE("control: an uncertain submission is listed and resolved by an operato
   CHECK(d.get_json("/api/v1/submissions?state=uncertain").at("submissions").as_array().empty());
 }
 
+TEST_CASE("control: the job list and /metrics show each job's credit budget and budget used") {
+  Daemon d({"--render-time", "100ms"}, "", std::nullopt, R"(jobs:
+  - name: banners
+    credit_budget: 100
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 1, model: seedream-v4, resolution: 2k, style: {prompt: "a"}}
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "b"}}
+          - {image_count: 1, model: seedream-v4, resolution: 1k, style: {prompt: "c"}}
+)");
+  REQUIRE(d.wait_ready());
+  auto before = d.get_json("/api/v1/jobs/banners");
+  CHECK(before.at("credit_budget").as_int64() == 100);
+  CHECK(before.at("credit_budget_used").is_null());  // no run yet
+  auto t = d.call("POST", "/api/v1/jobs/banners/runs");
+  REQUIRE_MESSAGE(t.status == 202, t.body);
+  auto done = wait_for_run(d, t.json().at("run_id").as_int64(), finished);
+  CHECK(done.at("details").at("credit_guard").at("committed").as_int64() == 85);  // 80 + 5; 40 more would pass 100
+  json::value job;
+  for (int i = 0; i < 60; ++i) {
+    job = d.get_json("/api/v1/jobs/banners");
+    if (job.at("last_run").is_object() && job.at("last_run").at("status").as_string() != "running") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(job.at("credit_budget_used").as_int64() == 85);
+  const std::string metrics = d.call("GET", "/metrics", false).body;
+  CHECK(metrics.find("mhloader_credits_budget{job=\"banners\"} 100") != std::string::npos);
+  CHECK(metrics.find("mhloader_credits_budget_used{job=\"banners\"} 85") != std::string::npos);
+}
+
 TEST_CASE("control: POST /-/reload applies a good config, keeps the old one on a bad one, and says so in metrics") {
   Daemon d;
   REQUIRE(d.wait_ready());

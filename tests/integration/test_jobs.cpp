@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "integration/job_setup.hpp"
 #include "integration/sim_helpers.hpp"
 #include "support/pg.hpp"
 #include "support/temp_dir.hpp"
@@ -20,42 +21,6 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 namespace {
-
-struct Setup {
-  TempDatabase db;
-  TempDir dir;
-  std::string config;
-
-  Setup(const SimProcess& sim, const std::string& body, const std::string& extra = "") {
-    config = dir.write("mhloader.yaml", "state_dir: " + dir.path() + "/state\n" +
-                                            "magic_hour:\n  base_url: " + sim.base_url() + "/v1\n" +
-                                            "  api_key: sim-dev-key\n  retry: {max_attempts: 3, initial_delay: 20ms, "
-                                            "max_delay: 100ms}\n  poll: {interval: 100ms, timeout: 30s}\n" +
-                                            "destination:\n  dsn: \"" + db.dsn() + "\"\n" + extra + body);
-  }
-
-  ProcessResult run(const std::string& job) const {
-    ProcessOptions o = mh::test::daemon_env();
-    o.timeout = 60s;
-    return run_process({MHLOADER_BIN, "run", job, "--config", config}, o);
-  }
-
-  std::int64_t count(const std::string& sql) const {
-    pqxx::connection c{db.dsn()};
-    pqxx::read_transaction tx{c};
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
-  std::string text(const std::string& sql) const {
-    pqxx::connection c{db.dsn()};
-    pqxx::read_transaction tx{c};
-    auto r = tx.exec1(sql);
-    return r[0].is_null() ? "" : r[0].c_str();
-  }
-};
-
-std::int64_t sim_jobs(const SimProcess& sim) {
-  return curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64();
-}
 
 const char* kPaginated = R"(resources:
   - name: saved_items
@@ -321,18 +286,18 @@ jobs:
     generate:
       - resource: ai_image_generator
         requests:
-          - {image_count: 4, model: flux-schnell, style: {prompt: "one"}}
-          - {image_count: 4, model: flux-schnell, style: {prompt: "two"}}
-          - {image_count: 4, model: flux-schnell, style: {prompt: "three"}}
+          - {image_count: 4, model: flux-schnell, resolution: 1k, style: {prompt: "one"}}
+          - {image_count: 4, model: flux-schnell, resolution: 1k, style: {prompt: "two"}}
+          - {image_count: 4, model: flux-schnell, resolution: 1k, style: {prompt: "three"}}
   - name: budgeted
     every: 1h
     credit_budget: 10
     generate:
       - resource: ai_image_generator
         requests:
-          - {image_count: 1, model: flux-schnell, style: {prompt: "a"}}
-          - {image_count: 1, model: flux-schnell, style: {prompt: "b"}}
-          - {image_count: 1, model: flux-schnell, style: {prompt: "c"}}
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "a"}}
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "b"}}
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "c"}}
 )");
   auto r = s.run("guarded");
   INFO(r.err);

@@ -19,7 +19,9 @@ constexpr const char* kHelp = R"(Usage: magichour-sim [OPTIONS]
 A local simulator of the Magic Hour REST API (https://api.magichour.ai/v1) for
 mhloader's tests and its development setup. It follows the public API reference:
 Bearer auth, the image generator and upscaler creates with their validation,
-credits debited at create and refunded on error, image projects moving
+credits debited at create and refunded on error (an image costs the model's price
+x the resolution's factor x image_count: 640px and 1k x1, 2k x2, 4k x4; `auto` is
+the tier's resolution: free 640px, creator and pro 1k, business 2k), image projects moving
 queued -> rendering -> complete|error, downloads and uploads served by the
 simulator itself, /v1/account and cursor-paged /v1/saved-items.
 

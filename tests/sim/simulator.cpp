@@ -380,7 +380,9 @@ HttpResponse Simulator::create_image(const HttpRequest& req) {
     return message(
         422, "Unable to create image: model '" + std::string(m->id) + "' supports image_count " + join(counts, ", "));
   }
-  return finish_create(req, "ai-image-generator", m->credits_per_image * image_count, image_count, name);
+  // Billed at the resolution it renders: `auto` is the plan's (magichour-api.md §3).
+  std::string_view billed = res == "auto" ? magichour::auto_resolution(*m, options_.tier) : std::string_view(res);
+  return finish_create(req, "ai-image-generator", magichour::image_credits(*m, billed, image_count), image_count, name);
 }
 
 HttpResponse Simulator::create_upscale(const HttpRequest& req) {
