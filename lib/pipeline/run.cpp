@@ -9,6 +9,7 @@
 #include "db/ops.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
+#include "load/pending.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/generation.hpp"
@@ -55,6 +56,24 @@ class PackageSink : public extract::PageSink {
   load::PackageBuilder& builder_;
 };
 
+// Loads what earlier runs left (load_pending); "" or why it could not.
+std::string load_earlier_packages(const std::string& state_dir, load::Destination& destination) {
+  try {
+    for (const auto& r : load::load_pending(state_dir, destination)) {
+      log::info("loaded a package an earlier run left", {{"load_id", r.load_id}, {"rows", r.rows}});
+    }
+    return {};
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+json::array pending_ids(const std::vector<load::LoadResult>& loaded) {
+  json::array ids;
+  for (const auto& r : loaded) ids.emplace_back(r.load_id);
+  return ids;
+}
+
 std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
   if (load_failed) return "failed";
   if (cancelled) return "cancelled";
@@ -88,6 +107,12 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   log::info("run started",
             {{"job", job.name}, {"run_id", out.run_id}, {"trigger", trigger}, {"resumed", resume_run_id.has_value()}});
 
+  // As dlt does, packages earlier runs left load before this run extracts, so it starts from their
+  // cursors. While one cannot load, a new run stops here; a resumed one goes on to take up its
+  // generations, and its package then waits behind the blocker.
+  auto pending_q = [&] { return load_earlier_packages(cfg->state_dir, sv.destination); };
+  const std::string blocked = co_await async::run_blocking(sv.blocking, pending_q);
+  const bool skip_extract = !blocked.empty() && !resume_run_id;
   auto cursors_q = [&] { return db::job_cursors(db, job.name); };
   const json::object stored_cursors = co_await async::run_blocking(sv.blocking, cursors_q);
   auto projects_q = [&] { return db::known_projects(db); };
@@ -118,7 +143,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
       sv.client,           sv.credits, sv.health, magichour::CallOptions{job.name, 0, ""}, control.cancellation.flag(),
       std::move(projects), {}};
   for (const auto& name : job.resources) {
-    if (control.cancellation.requested()) break;
+    if (skip_extract || control.cancellation.requested()) break;
     control.resources.push_back({name, "running"});
     std::size_t slot = control.resources.size() - 1;
     ctx.call.resource = name;
@@ -148,7 +173,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   }
 
   for (const auto& g : job.generate) {
-    if (control.cancellation.requested()) break;
+    if (skip_extract || control.cancellation.requested()) break;
     control.resources.push_back({g.resource, "running"});
     std::size_t slot = control.resources.size() - 1;
     normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
@@ -166,11 +191,17 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   // Seal and load the package: one transaction, cursors included.
   bool load_failed = false;
   try {
+    if (skip_extract) throw std::runtime_error(blocked);
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
-    auto finish = [&] { return builder->finish(); };
-    load::Package package = co_await async::run_blocking(sv.blocking, finish);
-    auto load_it = [&] { return load::load_and_remove(package, sv.destination); };
-    load::LoadResult loaded = co_await async::run_blocking(sv.blocking, load_it);
+    // Sealed and loaded in one blocking call: a complete package whose lock is held is always
+    // being loaded, so runs waiting for it (load_in_order) never wait on a queued task.
+    auto finish_and_load = [&] {
+      load::Package package = builder->finish();
+      return load::load_in_order(cfg->state_dir, package, builder->take_lock(), sv.destination);
+    };
+    load::OrderedLoad ordered = co_await async::run_blocking(sv.blocking, finish_and_load);
+    const load::LoadResult& loaded = ordered.own;
+    if (!ordered.earlier.empty()) out.details["pending_loaded"] = pending_ids(ordered.earlier);
     out.load_id = loaded.load_id;
     out.rows = static_cast<std::int64_t>(loaded.rows);
     out.table_rows = loaded.table_rows;
