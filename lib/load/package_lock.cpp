@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kGuardFile = ".guard";
 constexpr const char* kRemovingPrefix = ".removing-";
 
 std::runtime_error os_error(const std::string& what, const std::string& path) {
@@ -34,7 +33,7 @@ std::runtime_error os_error(const std::string& what, const std::string& path) {
 class Guard {
  public:
   explicit Guard(const std::string& packages) {
-    std::string path = packages + "/" + kGuardFile;
+    std::string path = packages + ".lock";  // beside the folder: it holds packages only
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw os_error("cannot open", path);
     while (::flock(fd_, LOCK_EX) != 0) {

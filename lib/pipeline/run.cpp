@@ -56,22 +56,27 @@ class PackageSink : public extract::PageSink {
   load::PackageBuilder& builder_;
 };
 
-// Loads what earlier runs left (load_pending); "" or why it could not.
-std::string load_earlier_packages(const std::string& state_dir, load::Destination& destination) {
+struct EarlierLoads {
+  std::vector<load::LoadResult> loaded;
+  std::string blocked;  // why a pending package could not load, if one could not
+};
+
+EarlierLoads load_earlier_packages(const std::string& state_dir, load::Destination& destination) {
+  EarlierLoads out;
   try {
-    for (const auto& r : load::load_pending(state_dir, destination)) {
-      log::info("loaded a package an earlier run left", {{"load_id", r.load_id}, {"rows", r.rows}});
-    }
-    return {};
+    out.loaded = load::load_pending(state_dir, destination);
   } catch (const std::exception& e) {
-    return e.what();
+    out.blocked = e.what();
   }
+  return out;
 }
 
-json::array pending_ids(const std::vector<load::LoadResult>& loaded) {
-  json::array ids;
-  for (const auto& r : loaded) ids.emplace_back(r.load_id);
-  return ids;
+// details.pending_loaded: the load ids of earlier runs' packages this run loaded first.
+void note_pending_loaded(json::object& details, const std::vector<load::LoadResult>& loaded) {
+  if (loaded.empty()) return;
+  json::value& ids = details["pending_loaded"];
+  if (!ids.is_array()) ids = json::array();
+  for (const auto& r : loaded) ids.as_array().emplace_back(r.load_id);
 }
 
 std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
@@ -111,8 +116,9 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   // cursors. While one cannot load, a new run stops here; a resumed one goes on to take up its
   // generations, and its package then waits behind the blocker.
   auto pending_q = [&] { return load_earlier_packages(cfg->state_dir, sv.destination); };
-  const std::string blocked = co_await async::run_blocking(sv.blocking, pending_q);
-  const bool skip_extract = !blocked.empty() && !resume_run_id;
+  const EarlierLoads earlier = co_await async::run_blocking(sv.blocking, pending_q);
+  note_pending_loaded(control.details, earlier.loaded);
+  const bool skip_extract = !earlier.blocked.empty() && !resume_run_id;
   auto cursors_q = [&] { return db::job_cursors(db, job.name); };
   const json::object stored_cursors = co_await async::run_blocking(sv.blocking, cursors_q);
   auto projects_q = [&] { return db::known_projects(db); };
@@ -191,7 +197,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   // Seal and load the package: one transaction, cursors included.
   bool load_failed = false;
   try {
-    if (skip_extract) throw std::runtime_error(blocked);
+    if (skip_extract) throw std::runtime_error(earlier.blocked);
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
     // Sealed and loaded in one blocking call: a complete package whose lock is held is always
     // being loaded, so runs waiting for it (load_in_order) never wait on a queued task.
@@ -201,7 +207,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     };
     load::OrderedLoad ordered = co_await async::run_blocking(sv.blocking, finish_and_load);
     const load::LoadResult& loaded = ordered.own;
-    if (!ordered.earlier.empty()) out.details["pending_loaded"] = pending_ids(ordered.earlier);
+    note_pending_loaded(out.details, ordered.earlier);
     out.load_id = loaded.load_id;
     out.rows = static_cast<std::int64_t>(loaded.rows);
     out.table_rows = loaded.table_rows;
