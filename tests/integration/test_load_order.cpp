@@ -275,3 +275,26 @@ TEST_CASE("load order: `mhloader run` beside a long serve run deletes nothing, a
   CHECK(s.packages().empty());
   CHECK(d.child->err().find("discarding") == std::string::npos);
 }
+
+TEST_CASE("load order: two jobs of one serve starting at once load a pending package once, and both succeed") {
+  SimProcess sim({"--saved-items", "30"});
+  PgCutProxy proxy(admin_dsn());
+  Setup s(sim, &proxy);
+  Daemon d(s);
+  proxy.cut_next_copy();
+  REQUIRE(finished_status(s, d.trigger("sync")) == "failed");
+  REQUIRE(s.packages().size() == 1);
+  const std::string pending = s.packages()[0];
+
+  // Both runs find the pending package before they extract; one loads it, the other waits
+  // for its lock and then finds it gone.
+  const std::int64_t a = d.trigger("small");
+  const std::int64_t b = d.trigger("sync");
+  CHECK(finished_status(s, a) == "succeeded");
+  CHECK(finished_status(s, b) == "succeeded");
+  CHECK(s.count("mhloader.runs WHERE details->'pending_loaded' ? '" + pending + "'") == 1);
+  CHECK(s.count("magic_hour_data._dlt_loads WHERE load_id = '" + pending + "'") == 1);
+  CHECK(s.loads() == 3);
+  CHECK(s.packages().empty());
+  CHECK(s.count("magic_hour_data.recent") == 30);  // the second sync started from the recovered cursor
+}
