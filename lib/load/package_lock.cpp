@@ -116,12 +116,14 @@ void remove_tree(const std::string& dir) {
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) throw os_error("cannot remove load package", dir);
 }
 
-// A removal a crash cut short (the folder was renamed, not yet emptied).
+// A removal a crash cut short (the folder was renamed, not yet emptied). Its
+// lock file is only opened, never created: the owner may be removing it now.
 void finish_removal(const std::string& dir) {
-  int fd = -1;
   const std::string lock = dir + "/" + kLockFile;
-  if (fs::exists(lock)) {
-    if (acquire_lock(dir, std::chrono::milliseconds(0), true, fd) != PackageLock::Outcome::locked) return;
+  int fd = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);  // its owner is still at it
+    return;
   }
   try {
     remove_tree(dir);

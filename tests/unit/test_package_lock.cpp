@@ -56,6 +56,13 @@ TEST_CASE("package lock: a locked incomplete package is never discarded, an unlo
   std::string old = mh::load::packages_dir(dir.path()) + "/1700000000.5";
   fs::create_directories(old);
   std::string done = complete_package(dir.path(), 2);  // complete, unlocked: pending, not abandoned
+  // Removals a crash cut short (renamed, not emptied), and one whose owner is still at it.
+  const std::string packages = mh::load::packages_dir(dir.path());
+  PackageLock::create(packages + "/1700000000.9").release();
+  fs::rename(packages + "/1700000000.9", packages + "/.removing-1700000000.9");
+  dir.write("packages/.removing-1700000000.9/t.0.copy", "rows");
+  PackageLock removing = PackageLock::create(packages + "/1700000000.95");
+  fs::rename(packages + "/1700000000.95", packages + "/.removing-1700000000.95");
 
   auto removed = mh::load::discard_incomplete_packages(dir.path());
   std::sort(removed.begin(), removed.end());
@@ -64,6 +71,8 @@ TEST_CASE("package lock: a locked incomplete package is never discarded, an unlo
   CHECK(fs::exists(done));
   CHECK_FALSE(fs::exists(dead));
   CHECK_FALSE(fs::exists(old));
+  CHECK_FALSE(fs::exists(packages + "/.removing-1700000000.9"));
+  CHECK(fs::exists(packages + "/.removing-1700000000.95"));
   // The live run finishes its package normally.
   writing.add(Resource{"t"}, json(R"({"a": 2})"));
   CHECK(writing.finish().manifest().rows() == 2);
