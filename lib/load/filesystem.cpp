@@ -4,13 +4,16 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
 #include "load/copy_text.hpp"
+#include "load/load_id.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
 #include "normalize/timestamp.hpp"
@@ -89,6 +92,20 @@ std::string convert_file(const Package& package, const normalize::Table* table, 
   return out;
 }
 
+// The newest load id among a table's files (<load_id>.<n>.jsonl); -1 when none.
+double newest_load(const std::string& table_dir) {
+  double newest = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(table_dir, ec)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    std::string id = entry.path().stem().string();  // <load_id>.<n>
+    id = id.substr(0, id.rfind('.'));
+    double v = load_id_value(id);
+    if (!std::isnan(v) && v > newest) newest = v;
+  }
+  return newest;
+}
+
 void write_jsonl(const std::string& dir, const std::string& name, const std::string& content) {
   fs::create_directories(dir);
   util::write_file_atomic(dir + "/" + name, content);
@@ -116,6 +133,7 @@ LoadResult FilesystemDestination::load(const Package& package) {
     return result;
   }
 
+  std::set<std::string> stale;  // replace tables left alone
   for (const auto& r : m.resources) {
     auto root = schema.table_index(r.table);
     if (!root) continue;
@@ -123,6 +141,13 @@ LoadResult FilesystemDestination::load(const Package& package) {
       log::warn("the filesystem destination loads merge as append", {{"table", r.table}});
     }
     if (r.write_disposition != normalize::WriteDisposition::replace) continue;
+    if (newest_load(base + "/" + r.table) > load_id_value(m.load_id)) {
+      // An older package than the table's data (see load-packages.md): the table stays.
+      log::warn("replace skipped: the table holds a newer load than this package",
+                {{"table", r.table}, {"load_id", m.load_id}});
+      for (std::size_t t : schema.chain(*root)) stale.insert(schema.table(t).name);
+      continue;
+    }
     for (std::size_t t : schema.chain(*root)) {
       std::error_code ec;
       for (const auto& entry : fs::directory_iterator(base + "/" + schema.table(t).name, ec)) {
@@ -132,6 +157,7 @@ LoadResult FilesystemDestination::load(const Package& package) {
   }
 
   for (const auto& table : m.tables) {
+    if (stale.contains(table.name)) continue;
     const normalize::Table* t = schema.find_table(table.name);
     for (std::size_t n = 0; n < table.files.size(); ++n) {
       write_jsonl(base + "/" + table.name, m.load_id + "." + std::to_string(n) + ".jsonl",

@@ -150,11 +150,14 @@ void PackageLock::release() {
   fd_ = -1;
 }
 
-PackageLock PackageLock::create(const std::string& dir) {
+std::optional<PackageLock> PackageLock::create(const std::string& dir) {
   const std::string packages = parent_of(dir);
   fs::create_directories(packages);
   Guard guard(packages);
-  if (::mkdir(dir.c_str(), 0755) != 0) throw os_error("cannot create load package", dir);
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return std::nullopt;
+    throw os_error("cannot create load package", dir);
+  }
   const std::string path = dir + "/" + kLockFile;
   PackageLock lock;
   lock.fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -30,8 +30,9 @@ class PackageLock {
   void release();
 
   // Creates the package folder `dir` (inside state_dir/packages) with its lock
-  // held. Throws std::runtime_error naming the path when it cannot.
-  static PackageLock create(const std::string& dir);
+  // held; nullopt when `dir` exists already (another process took that load
+  // id). Throws std::runtime_error naming the path when it cannot.
+  static std::optional<PackageLock> create(const std::string& dir);
 
   enum class Outcome {
     locked,  // the lock is ours and the package is still there

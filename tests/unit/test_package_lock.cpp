@@ -50,7 +50,7 @@ TEST_CASE("package lock: a locked incomplete package is never discarded, an unlo
   writing.add(Resource{"t"}, json(R"({"a": 1})"));
   // A run that died while extracting: its folder and lock file stay, the lock is free.
   std::string dead = mh::load::packages_dir(dir.path()) + "/1700000000.25";
-  PackageLock::create(dead).release();
+  PackageLock::create(dead)->release();
   dir.write("packages/1700000000.25/t.0.copy.tmp", "partial");
   // One from before package locks (or a crash between mkdir and the lock file).
   std::string old = mh::load::packages_dir(dir.path()) + "/1700000000.5";
@@ -58,10 +58,10 @@ TEST_CASE("package lock: a locked incomplete package is never discarded, an unlo
   std::string done = complete_package(dir.path(), 2);  // complete, unlocked: pending, not abandoned
   // Removals a crash cut short (renamed, not emptied), and one whose owner is still at it.
   const std::string packages = mh::load::packages_dir(dir.path());
-  PackageLock::create(packages + "/1700000000.9").release();
+  PackageLock::create(packages + "/1700000000.9")->release();
   fs::rename(packages + "/1700000000.9", packages + "/.removing-1700000000.9");
   dir.write("packages/.removing-1700000000.9/t.0.copy", "rows");
-  PackageLock removing = PackageLock::create(packages + "/1700000000.95");
+  PackageLock removing = std::move(*PackageLock::create(packages + "/1700000000.95"));
   fs::rename(packages + "/1700000000.95", packages + "/.removing-1700000000.95");
 
   auto removed = mh::load::discard_incomplete_packages(dir.path());
@@ -82,8 +82,9 @@ TEST_CASE("package lock: a locked incomplete package is never discarded, an unlo
 TEST_CASE("package lock: locks exclude each other between threads of one process, and a waiter sees the removal") {
   mh::test::TempDir dir;
   const std::string pkg = mh::load::packages_dir(dir.path()) + "/1700000000.75";
-  PackageLock held = PackageLock::create(pkg);
+  PackageLock held = std::move(*PackageLock::create(pkg));
   CHECK(held.held());
+  CHECK_FALSE(PackageLock::create(pkg).has_value());  // a load id another process took
 
   PackageLock other;
   CHECK(PackageLock::acquire(pkg, 0ms, other) == PackageLock::Outcome::busy);
