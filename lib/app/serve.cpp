@@ -25,6 +25,7 @@
 #include "control/control_plane.hpp"
 #include "db/migrate.hpp"
 #include "load/destination.hpp"
+#include "load/pending.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_server.hpp"
@@ -295,7 +296,12 @@ class Daemon {
       const std::string state_dir = cfg_->state_dir;
       auto migrate = [&] {
         auto outcome = db::migrate(dsn);
-        load::resume_packages(state_dir, *rt_->destination);
+        try {
+          load::resume_packages(state_dir, *rt_->destination);
+        } catch (const load::BlockedLoad& e) {
+          // The daemon still comes up: each run tries the package again and fails naming it.
+          log::error("a pending load package blocks the loads of the dataset", {{"error", e.what()}});
+        }
         return outcome;
       };
       try {

@@ -7,6 +7,7 @@
 #include "monitor/monitors.hpp"
 #include "net/http_message.hpp"
 #include "net/url.hpp"
+#include "util/cursor_order.hpp"
 #include "util/hash.hpp"
 #include "util/time.hpp"
 
@@ -183,15 +184,7 @@ std::optional<std::string> link_next(const std::string& header, const std::strin
   return std::nullopt;
 }
 
-int compare_cursor(const json::value& a, const json::value& b) {
-  if (a.is_number() && b.is_number()) {
-    double x = a.to_number<double>(), y = b.to_number<double>();
-    return x < y ? -1 : (x > y ? 1 : 0);
-  }
-  std::string x = a.is_string() ? std::string(a.as_string()) : json::serialize(a);
-  std::string y = b.is_string() ? std::string(b.as_string()) : json::serialize(b);
-  return x.compare(y) < 0 ? -1 : (x.compare(y) > 0 ? 1 : 0);
-}
+using util::compare_cursor;
 
 // dlt deduplicates the closed start of an incremental range by these hashes.
 std::string row_key(const json::value& record, const std::vector<std::string>& pk) {

@@ -5,6 +5,7 @@
 #include "config/config.hpp"
 #include "load/filesystem.hpp"
 #include "load/package_builder.hpp"
+#include "load/pending.hpp"
 #include "load/postgres.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
@@ -44,13 +45,7 @@ LoadResult load_and_remove(const Package& package, Destination& destination) {
 
 std::vector<LoadResult> resume_packages(const std::string& state_dir, Destination& destination) {
   discard_incomplete_packages(state_dir);
-  std::vector<LoadResult> results;
-  for (const auto& dir : complete_packages(state_dir)) {
-    Package p = Package::open(dir);
-    log::info("resuming a pending load package", {{"load_id", p.load_id()}, {"rows", p.manifest().rows()}});
-    results.push_back(load_and_remove(p, destination));
-  }
-  return results;
+  return load_pending(state_dir, destination);
 }
 
 }  // namespace mh::load

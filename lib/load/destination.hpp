@@ -65,9 +65,10 @@ normalize::Schema starting_schema(Destination& destination, const std::string& s
 // Loads a package, then removes its folder.
 LoadResult load_and_remove(const Package& package, Destination& destination);
 
-// At start: discards incomplete packages, then loads (and removes) every
-// complete one, oldest first. Stops at the first failure, which it throws;
-// the packages not yet loaded stay for the next attempt.
+// At start: discards abandoned packages (incomplete, lock free), then loads
+// (and removes) every complete one, oldest first (load_pending). Stops at the
+// first failure, which it throws as BlockedLoad; the packages not yet loaded
+// stay for the next attempt.
 std::vector<LoadResult> resume_packages(const std::string& state_dir, Destination& destination);
 
 }  // namespace mh::load

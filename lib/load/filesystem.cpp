@@ -9,15 +9,18 @@
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
 #include "load/copy_text.hpp"
+#include "load/load_id.hpp"
 #include "load/state.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
@@ -98,6 +101,20 @@ std::string convert_file(const Package& package, const normalize::Table* table, 
   }
   if (in.bad()) throw std::runtime_error("cannot read " + package.path(file));
   return out;
+}
+
+// The newest load id among a table's files (<load_id>.<n>.jsonl); -1 when none.
+double newest_load(const std::string& table_dir) {
+  double newest = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(table_dir, ec)) {
+    if (entry.path().extension() != ".jsonl") continue;
+    std::string id = entry.path().stem().string();  // <load_id>.<n>
+    id = id.substr(0, id.rfind('.'));
+    double v = load_id_value(id);
+    if (!std::isnan(v) && v > newest) newest = v;
+  }
+  return newest;
 }
 
 void write_jsonl(const std::string& dir, const std::string& name, const std::string& content) {
@@ -201,6 +218,7 @@ LoadResult FilesystemDestination::load(const Package& package) {
       normalize::reconcile(newest_schema_record(base, m.schema_name), package.schema());
   const normalize::Schema& schema = reconciled.schema;
 
+  std::set<std::string> stale;  // replace tables left alone
   for (const auto& r : m.resources) {
     auto root = schema.table_index(r.table);
     if (!root) continue;
@@ -208,6 +226,13 @@ LoadResult FilesystemDestination::load(const Package& package) {
       log::warn("the filesystem destination loads merge as append", {{"table", r.table}});
     }
     if (r.write_disposition != normalize::WriteDisposition::replace) continue;
+    if (newest_load(base + "/" + r.table) > load_id_value(m.load_id)) {
+      // An older package than the table's data (see load-packages.md): the table stays.
+      log::warn("replace skipped: the table holds a newer load than this package",
+                {{"table", r.table}, {"load_id", m.load_id}});
+      for (std::size_t t : schema.chain(*root)) stale.insert(schema.table(t).name);
+      continue;
+    }
     for (std::size_t t : schema.chain(*root)) {
       std::error_code ec;
       for (const auto& entry : fs::directory_iterator(base + "/" + schema.table(t).name, ec)) {
@@ -217,6 +242,7 @@ LoadResult FilesystemDestination::load(const Package& package) {
   }
 
   for (const auto& table : m.tables) {
+    if (stale.contains(table.name)) continue;
     const normalize::Table* t = schema.find_table(table.name);
     for (std::size_t n = 0; n < table.files.size(); ++n) {
       write_jsonl(

@@ -211,26 +211,4 @@ std::vector<std::string> complete_packages(const std::string& state_dir) {
   return out;
 }
 
-std::vector<std::string> discard_incomplete_packages(const std::string& state_dir) {
-  std::vector<std::string> removed;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(packages_dir(state_dir), ec)) {
-    if (!entry.is_directory() || std::isnan(load_id_value(entry.path().filename().string()))) continue;
-    if (fs::exists(entry.path() / kManifestFile)) continue;
-    log::warn("discarding an incomplete load package", {{"load_id", entry.path().filename().string()}});
-    remove_package(entry.path().string());
-    removed.push_back(entry.path().string());
-  }
-  return removed;
-}
-
-void remove_package(const std::string& dir) {
-  std::error_code ec;
-  // The manifest goes first: a crash halfway leaves an incomplete package,
-  // which is discarded, never a complete one with files missing.
-  fs::remove(fs::path(dir) / kManifestFile, ec);
-  fs::remove_all(dir, ec);
-  if (ec) throw std::runtime_error("cannot remove load package " + dir + ": " + ec.message());
-}
-
 }  // namespace mh::load

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "load/state.hpp"
+#include "load/package_lock.hpp"
 #include "normalize/schema.hpp"
 
 namespace mh::load {
@@ -91,13 +92,7 @@ inline constexpr const char* kSchemaFile = "schema.json";
 
 std::string packages_dir(const std::string& state_dir);
 
-// Directories of complete packages, oldest load id first.
+// Directories of complete packages, oldest load id first (locked or not).
 std::vector<std::string> complete_packages(const std::string& state_dir);
-
-// Removes package directories without a manifest (an extraction a crash
-// interrupted) and returns them. Call it at start, before opening packages.
-std::vector<std::string> discard_incomplete_packages(const std::string& state_dir);
-
-void remove_package(const std::string& dir);
 
 }  // namespace mh::load

@@ -23,8 +23,16 @@ std::string schema_path(const std::string& state_dir, const std::string& schema_
 
 PackageBuilder::PackageBuilder(const std::string& state_dir, normalize::Schema& schema)
     : state_dir_(state_dir), schema_(schema), load_id_(new_load_id()) {
-  dir_ = packages_dir(state_dir) + "/" + load_id_;
-  fs::create_directories(dir_);
+  // Held until the run is done with the package. Another process sharing state_dir may
+  // have taken the same load id (the same microsecond): then the next one.
+  for (;;) {
+    dir_ = packages_dir(state_dir) + "/" + load_id_;
+    if (auto lock = PackageLock::create(dir_)) {
+      lock_ = std::move(*lock);
+      break;
+    }
+    load_id_ = new_load_id();
+  }
   util::fsync_path(packages_dir(state_dir));
   writer_ = std::make_unique<PackageWriter>(dir_);
   normalizer_ = std::make_unique<normalize::Normalizer>(schema_, load_id_, *writer_);
@@ -76,6 +84,7 @@ Package PackageBuilder::finish() {
 void PackageBuilder::abandon() {
   done_ = true;
   remove_package(dir_);
+  lock_.release();
 }
 
 normalize::Schema current_schema(const std::string& state_dir, const std::string& schema_name) {

@@ -51,12 +51,16 @@ class PackageBuilder {
   Package finish();
   // Removes the package folder.
   void abandon();
+  // The package's lock (see package_lock.hpp), held since construction; the
+  // caller keeps it until the package is loaded, or its load failed.
+  PackageLock take_lock() { return std::move(lock_); }
 
  private:
   std::string state_dir_;
   normalize::Schema& schema_;
   std::string load_id_;
   std::string dir_;
+  PackageLock lock_;
   std::unique_ptr<PackageWriter> writer_;
   std::unique_ptr<normalize::Normalizer> normalizer_;
   struct SeenResource {

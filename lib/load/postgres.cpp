@@ -12,6 +12,7 @@
 #include "db/migrate.hpp"
 #include "load/pg_copy.hpp"
 #include "load/pg_schema.hpp"
+#include "load/postgres_guards.hpp"
 #include "load/postgres_sql.hpp"
 #include "load/state.hpp"
 #include "log/log.hpp"
@@ -81,11 +82,6 @@ std::string random_hex(std::size_t bytes) {
   return util::hex_encode(raw);
 }
 
-bool exists_table(pqxx::transaction_base& tx, const std::string& dataset, const std::string& table) {
-  auto r = tx.exec_params1("SELECT to_regclass($1) IS NOT NULL", qualified(dataset, table));
-  return r[0].as<bool>();
-}
-
 }  // namespace
 
 PostgresDestination::PostgresDestination(PostgresConfig config,
@@ -147,7 +143,9 @@ LoadResult PostgresDestination::load(const Package& package) {
       insert_schema_version_if_new(tx, staging, schema);
     }
 
+    const std::set<std::size_t> stale = stale_replace_tables(tx, dataset_, schema, roots, m.load_id);
     for (const auto& [root, r] : roots) {
+      if (stale.contains(root)) continue;
       if (r->write_disposition == WriteDisposition::replace) {
         tx.exec0(truncate_sql(dataset_, schema, schema.chain(root)));
       } else if (r->write_disposition == WriteDisposition::merge) {
@@ -158,6 +156,7 @@ LoadResult PostgresDestination::load(const Package& package) {
     for (const auto& table : m.tables) {
       auto ti = schema.table_index(table.name);
       if (!ti) throw std::runtime_error("table " + table.name + " is not in the package schema");
+      if (stale.contains(*ti)) continue;
       const std::string& target = disposition_of(*ti) == WriteDisposition::merge ? staging : dataset_;
       for (const auto& f : table.files) {
         copy_file(tx, qualified(target, table.name), reconciled.target_columns(table.name, f.columns), package.path(f));
@@ -173,12 +172,7 @@ LoadResult PostgresDestination::load(const Package& package) {
     }
 
     if (m.state) record_pipeline_state(tx, dataset_, *m.state, m.load_id);
-    if (m.job_cursors && exists_table(tx, "mhloader", "job_state")) {
-      tx.exec_params0(
-          "INSERT INTO mhloader.job_state (job, cursors) VALUES ($1, $2::jsonb) ON CONFLICT (job) DO "
-          "UPDATE SET cursors = mhloader.job_state.cursors || EXCLUDED.cursors, updated_at = now()",
-          m.job_cursors->job, json::serialize(m.job_cursors->cursors));
-    }
+    if (m.job_cursors) store_job_cursors(tx, *m.job_cursors);
     tx.exec_params0("INSERT INTO " + qualified(dataset_, "_dlt_loads") +
                         " (load_id, schema_name, status, inserted_at, schema_version_hash) "
                         "VALUES ($1, $2, 0, now(), $3)",

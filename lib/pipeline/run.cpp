@@ -9,6 +9,7 @@
 #include "db/ops.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
+#include "load/pending.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "pipeline/generation.hpp"
@@ -80,6 +81,29 @@ load::PipelineState pipeline_state(const config::Config& cfg, std::string_view d
   return st;
 }
 
+struct EarlierLoads {
+  std::vector<load::LoadResult> loaded;
+  std::string blocked;  // why a pending package could not load, if one could not
+};
+
+EarlierLoads load_earlier_packages(const std::string& state_dir, load::Destination& destination) {
+  EarlierLoads out;
+  try {
+    out.loaded = load::load_pending(state_dir, destination);
+  } catch (const std::exception& e) {
+    out.blocked = e.what();
+  }
+  return out;
+}
+
+// details.pending_loaded: the load ids of earlier runs' packages this run loaded first.
+void note_pending_loaded(json::object& details, const std::vector<load::LoadResult>& loaded) {
+  if (loaded.empty()) return;
+  json::value& ids = details["pending_loaded"];
+  if (!ids.is_array()) ids = json::array();
+  for (const auto& r : loaded) ids.as_array().emplace_back(r.load_id);
+}
+
 std::string overall_status(const std::vector<extract::ResourceOutcome>& rs, bool cancelled, bool load_failed) {
   if (load_failed) return "failed";
   if (cancelled) return "cancelled";
@@ -113,6 +137,13 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   log::info("run started",
             {{"job", job.name}, {"run_id", out.run_id}, {"trigger", trigger}, {"resumed", resume_run_id.has_value()}});
 
+  // As dlt does, packages earlier runs left load before this run extracts, so it starts from their
+  // cursors. While one cannot load, a new run stops here; a resumed one goes on to take up its
+  // generations, and its package then waits behind the blocker.
+  auto pending_q = [&] { return load_earlier_packages(cfg->state_dir, sv.destination); };
+  const EarlierLoads earlier = co_await async::run_blocking(sv.blocking, pending_q);
+  note_pending_loaded(control.details, earlier.loaded);
+  const bool skip_extract = !earlier.blocked.empty() && !resume_run_id;
   auto cursors_q = [&] { return db::job_cursors(db, job.name); };
   const json::object stored_cursors = co_await async::run_blocking(sv.blocking, cursors_q);
   auto projects_q = [&] { return db::known_projects(db); };
@@ -144,7 +175,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
       std::move(projects), {}};
   ctx.on_project = [&sv, &ctx](magichour::Project& p) { return settle_known_project(sv, ctx.call, p); };
   for (const auto& name : job.resources) {
-    if (control.cancellation.requested()) break;
+    if (skip_extract || control.cancellation.requested()) break;
     control.resources.push_back({name, "running"});
     std::size_t slot = control.resources.size() - 1;
     ctx.call.resource = name;
@@ -174,7 +205,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   }
 
   for (const auto& g : job.generate) {
-    if (control.cancellation.requested()) break;
+    if (skip_extract || control.cancellation.requested()) break;
     control.resources.push_back({g.resource, "running"});
     std::size_t slot = control.resources.size() - 1;
     normalize::Resource hints{g.resource, normalize::WriteDisposition::merge, {"id"}, std::nullopt};
@@ -192,12 +223,18 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   // Seal and load the package: one transaction, cursors included.
   bool load_failed = false;
   try {
+    if (skip_extract) throw std::runtime_error(earlier.blocked);
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
     builder->set_state(pipeline_state(*cfg, sv.destination.kind(), cursors));
-    auto finish = [&] { return builder->finish(); };
-    load::Package package = co_await async::run_blocking(sv.blocking, finish);
-    auto load_it = [&] { return load::load_and_remove(package, sv.destination); };
-    load::LoadResult loaded = co_await async::run_blocking(sv.blocking, load_it);
+    // Sealed and loaded in one blocking call: a complete package whose lock is held is always
+    // being loaded, so runs waiting for it (load_in_order) never wait on a queued task.
+    auto finish_and_load = [&] {
+      load::Package package = builder->finish();
+      return load::load_in_order(cfg->state_dir, package, builder->take_lock(), sv.destination);
+    };
+    load::OrderedLoad ordered = co_await async::run_blocking(sv.blocking, finish_and_load);
+    const load::LoadResult& loaded = ordered.own;
+    note_pending_loaded(out.details, ordered.earlier);
     out.load_id = loaded.load_id;
     out.rows = static_cast<std::int64_t>(loaded.rows);
     out.table_rows = loaded.table_rows;

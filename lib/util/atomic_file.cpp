@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -39,9 +41,12 @@ class Fd {
 }  // namespace
 
 void write_file_atomic(const std::string& path, std::string_view content) {
-  std::string tmp = path + ".tmp";
-  {
-    Fd fd(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // A temp name of its own per writer: two writers of one path (two jobs of one daemon, or two
+  // daemons sharing a state_dir) must not truncate or rename each other's half-written file.
+  static std::atomic<std::uint64_t> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
+  try {
+    Fd fd(tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC, 0644);
     std::size_t done = 0;
     while (done < content.size()) {
       ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
@@ -53,8 +58,16 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     }
     if (::fsync(fd.get()) != 0) fail("cannot fsync", tmp);
     fd.close(tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename to", path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    fail("cannot rename to", path);
+  }
 }
 
 void fsync_path(const std::string& path) {

@@ -7,7 +7,8 @@
 
 namespace mh::util {
 
-// Writes `content` to `path + ".tmp"`, fsyncs it and renames it over `path`.
+// Writes `content` to a temp file of its own beside `path` (`path.tmp.<pid>.<n>`), fsyncs it
+// and renames it over `path`; concurrent writers of one path never clash.
 // Throws std::runtime_error naming the path and the OS error.
 void write_file_atomic(const std::string& path, std::string_view content);
 

@@ -97,6 +97,20 @@ TEST_CASE("filesystem: replace removes the previous files of the table and its c
   CHECK(names(f.dir("models__sizes")).empty());
 }
 
+TEST_CASE("filesystem: a package older than a replace table's files leaves the table alone") {
+  Files f;
+  Resource snapshot{"snapshot", WriteDisposition::replace};
+  auto older = f.build(snapshot, {R"({"v": 1, "l": [1]})"});
+  auto newer = f.build(snapshot, {R"({"v": 2, "l": [2, 2]})"});
+  f.dest.load(newer);
+  f.dest.load(older);  // e.g. a replica's package that waited
+  CHECK(names(f.dir("snapshot")) == std::vector<std::string>{newer.load_id() + ".0.jsonl"});
+  CHECK(names(f.dir("snapshot__l")) == std::vector<std::string>{newer.load_id() + ".0.jsonl"});
+  CHECK(read_jsonl(f.dir("snapshot") / (newer.load_id() + ".0.jsonl"))[0].at("v").as_int64() == 2);
+  CHECK(fs::exists(fs::path(f.out.path()) / "magic_hour_data" / "_dlt_loads" /
+                   ("magic_hour__" + older.load_id() + ".jsonl")));  // still recorded as loaded
+}
+
 TEST_CASE("filesystem: a torn earlier attempt is overwritten, names stay inside the dataset") {
   Files f;
   mh::load::FilesystemDestination hostile{mh::load::FilesystemConfig{f.out.path(), "../../etc"}};

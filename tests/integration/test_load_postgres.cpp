@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "db/migrate.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
 #include "load/postgres.hpp"
@@ -321,4 +322,35 @@ TEST_CASE("postgres: two loaders on one dataset take turns") {
   CHECK(p.n("t") == 200);
   CHECK(p.n("t__l") == 400);
   CHECK(count(p.db.dsn(), "magic_hour_data._dlt_loads") == 4);
+}
+
+TEST_CASE("postgres: a package older than the loaded data rolls back neither a replace table nor a cursor") {
+  Pipeline p;
+  mh::db::migrate(p.db.dsn());
+  mh::test::TempDir replica;  // another state_dir, whose package was stuck while this one loaded
+  Resource snapshot{"snapshot", WriteDisposition::replace};
+  auto build = [&](const std::string& state_dir, int v, const char* last_value) {
+    mh::load::PackageBuilder b(state_dir, p.schema);
+    b.add(snapshot, boost::json::object{{"v", v}, {"l", {v, v}}});
+    boost::json::object cursor{
+        {"cursor_path", "created_at"}, {"last_value", last_value}, {"unique_hashes", boost::json::array{}}};
+    b.set_job_cursors(mh::load::JobCursors{"sync", boost::json::object{{"recent", cursor}}});
+    return b.finish();
+  };
+  mh::load::Package older = build(replica.path(), 1, "2026-01-01T00:00:01.000Z");
+  mh::load::Package newer = build(p.state.path(), 2, "2026-01-01T00:00:09.000Z");
+  REQUIRE(p.dest.load(newer).status == LoadStatus::loaded);
+  REQUIRE(p.dest.load(older).status == LoadStatus::loaded);
+  CHECK(p.q("SELECT v FROM magic_hour_data.snapshot") == Rows{{"2"}});
+  CHECK(p.q("SELECT value FROM magic_hour_data.snapshot__l") == Rows{{"2"}, {"2"}});
+  CHECK(scalar(p.db.dsn(), "SELECT cursors->'recent'->>'last_value' FROM mhloader.job_state WHERE job = 'sync'") ==
+        "2026-01-01T00:00:09.000Z");
+  CHECK(count(p.db.dsn(), "magic_hour_data._dlt_loads") == 2);  // the older one is loaded (and never again)
+
+  // A newer package still replaces, and moves the cursor on.
+  mh::load::Package newest = build(p.state.path(), 3, "2026-01-01T00:00:10.000Z");
+  p.dest.load(newest);
+  CHECK(p.q("SELECT v FROM magic_hour_data.snapshot") == Rows{{"3"}});
+  CHECK(scalar(p.db.dsn(), "SELECT cursors->'recent'->>'last_value' FROM mhloader.job_state WHERE job = 'sync'") ==
+        "2026-01-01T00:00:10.000Z");
 }

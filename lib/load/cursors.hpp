@@ -1,0 +1,14 @@
+// Merging a job's stored incremental cursors with the ones a package brings,
+// so a stored cursor never moves backwards, whatever order packages load in.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+namespace mh::load {
+
+// Per resource: the package's cursor replaces the stored one unless the
+// stored `last_value` is newer (same cursor_path); at an equal value the
+// boundary hashes are united. Resources only one side has are kept.
+boost::json::object merge_cursors(const boost::json::object& stored, const boost::json::object& incoming);
+
+}  // namespace mh::load
