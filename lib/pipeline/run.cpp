@@ -7,6 +7,7 @@
 
 #include "async/blocking.hpp"
 #include "db/ops.hpp"
+#include "db/pool.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
 #include "log/log.hpp"
@@ -166,6 +167,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   // Seal and load the package: one transaction, cursors included.
   bool load_failed = false;
   try {
+    if (control.verify_claim) co_await async::run_blocking(sv.blocking, control.verify_claim);
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
     auto finish = [&] { return builder->finish(); };
     load::Package package = co_await async::run_blocking(sv.blocking, finish);
@@ -175,6 +177,10 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     out.rows = static_cast<std::int64_t>(loaded.rows);
     out.table_rows = loaded.table_rows;
     out.load_seconds = loaded.seconds;
+  } catch (const db::LockLost& e) {
+    load_failed = true;
+    out.error = e.what();
+    log::error("job lock lost; the run stops without loading", {{"job", job.name}, {"error", e.what()}});
   } catch (const std::exception& e) {
     load_failed = true;
     out.error = std::string("load failed: ") + e.what();
@@ -242,8 +248,8 @@ namespace mh::pipeline {
 asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job, const std::string& trigger,
                                       RunControl& control) {
   JobRunResult result;
-  const std::string dsn = sv.config->destination.dsn.value;
-  auto lock_q = [&] { return db::JobLock::try_acquire(dsn, job.name); };
+  // The pool's DSN, not the run's config copy: locks and data always meet in one database.
+  auto lock_q = [&] { return db::JobLock::try_acquire(sv.db.dsn(), job.name); };
   std::unique_ptr<db::JobLock> lock = co_await async::run_blocking(sv.blocking, lock_q);
   if (!lock) {
     result.locked_elsewhere = true;
@@ -270,9 +276,17 @@ asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job
     }
   }
   const std::string how = resume ? std::string("resume") : trigger;
-  result.outcome = co_await execute_run(sv, job, how, control, resume);
+  control.verify_claim = [&lock] { lock->verify(); };
+  std::exception_ptr error;
+  try {
+    result.outcome = co_await execute_run(sv, job, how, control, resume);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  control.verify_claim = nullptr;
   auto unlock = [&] { lock.reset(); };
   co_await async::run_blocking(sv.blocking, unlock);
+  if (error) std::rethrow_exception(error);
   co_return result;
 }
 
