@@ -624,10 +624,12 @@ TEST_CASE("control: a run whose job lock connection dies fails loudly and loads 
   });
   REQUIRE(live.at("status").as_string() == "running");
   {
+    // Only this test's database: advisory locks are per database, and other tests run "account" too.
     pqxx::connection c{d.db().dsn()};
     pqxx::nontransaction tx{c};
     auto killed = tx.exec_params(
         "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND "
+        "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
         "((classid::bigint << 32) | objid::bigint) = $1",
         mh::db::job_lock_key("account"));
     REQUIRE(killed.size() == 1);

@@ -124,6 +124,7 @@ TEST_CASE("db: the job lock takes a 64-bit key and notices when its connection i
   // Postgres shows a bigint key as classid (high half) and objid (low half), objsubid 1.
   auto holder = tx.exec_params(
       "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND "
+      "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
       "((classid::bigint << 32) | objid::bigint) = $1",
       mh::db::job_lock_key("account"));
   REQUIRE(holder.size() == 1);
