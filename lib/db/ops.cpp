@@ -1,6 +1,7 @@
 #include "db/ops.hpp"
 
 #include <boost/json.hpp>
+#include <mutex>
 #include <pqxx/pqxx>
 
 #include "db/migrate.hpp"
@@ -408,6 +409,7 @@ std::int64_t job_lock_key(const std::string& job) {
 }
 
 struct JobLock::Impl {
+  std::mutex mu;  // verify() runs from the run and from its watcher: one statement at a time
   pqxx::connection conn;
   std::string job;
   std::int64_t key = 0;
@@ -427,6 +429,7 @@ std::unique_ptr<JobLock> JobLock::try_acquire(const std::string& dsn, const std:
 }
 
 void JobLock::verify() {
+  std::lock_guard<std::mutex> guard(impl_->mu);
   bool held = false;
   try {
     pqxx::nontransaction tx{impl_->conn};
@@ -444,6 +447,7 @@ void JobLock::verify() {
 }
 
 JobLock::~JobLock() {
+  std::lock_guard<std::mutex> guard(impl_->mu);
   try {
     pqxx::nontransaction tx{impl_->conn};
     tx.exec_params("SELECT pg_advisory_unlock($1::bigint)", impl_->key);

@@ -128,7 +128,7 @@ class JobLock {
   JobLock(const JobLock&) = delete;
   JobLock& operator=(const JobLock&) = delete;
 
-  // Throws LockLost unless the lock is still held on a live connection.
+  // Throws LockLost unless the lock is still held on a live connection. Thread-safe.
   void verify();
 
   struct Impl;

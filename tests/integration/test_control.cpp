@@ -610,8 +610,8 @@ TEST_CASE("control: a reload rotates the API key for every call after it, and on
 }
 
 TEST_CASE("control: a run whose job lock connection dies fails loudly and loads nothing") {
-  // 12 pages of 150 ms: time to cut the lock's connection while the run extracts.
-  Daemon d({"--saved-items", "240", "--fault", "GET /v1/saved-items latency=150ms"});
+  // 30 pages of 150 ms: time to cut the lock's connection while the run extracts.
+  Daemon d({"--saved-items", "600", "--fault", "GET /v1/saved-items latency=150ms"});
   REQUIRE(d.wait_ready());
   auto t = d.call("POST", "/api/v1/jobs/account/runs");
   REQUIRE_MESSAGE(t.status == 202, t.body);
@@ -638,7 +638,12 @@ TEST_CASE("control: a run whose job lock connection dies fails loudly and loads 
   CHECK(run.at("status").as_string() == "failed");
   const std::string error(run.at("error").as_string());
   CHECK(error.find("lock of job account is lost") != std::string::npos);
+  // The watcher noticed while pages were still coming and cancelled the run; then nothing loaded.
+  CHECK(d.child().err().find("job lock lost; cancelling the run") != std::string::npos);
   CHECK(d.child().err().find("job lock lost; the run stops without loading") != std::string::npos);
+  for (const auto& res : run.at("resources").as_array()) {
+    if (res.at("name").as_string() == "saved_items") CHECK(res.at("pages").as_int64() < 30);
+  }
   pqxx::connection c{d.db().dsn()};
   pqxx::read_transaction tx{c};
   // Nothing was loaded: the dataset does not even exist.
