@@ -149,7 +149,7 @@ TEST_CASE("openapi: the document lists every route of the table with its auth an
   CHECK(documented == served);
 }
 
-TEST_CASE("reload: every setting built once is named as needing a restart; the rest reloads") {
+TEST_CASE("reload: every setting built once is named as needing a restart, the rest reloads") {
   using mh::app::restart_keys;
   mh::config::Config a;
   a.control.port = 0;  // "127.0.0.1:0": the listener picked 8123
