@@ -432,13 +432,18 @@ void JobLock::verify() {
   std::lock_guard<std::mutex> guard(impl_->mu);
   bool held = false;
   try {
+    // Reads what the server sent while the connection sat idle: a terminated backend's
+    // FATAL shows here, before a query (libpqxx 6.4 leaks the PGresult of a query that
+    // finds the connection broken, which is exactly the case this checks for).
+    impl_->conn.get_notifs();
+    if (!impl_->conn.is_open()) throw std::runtime_error("the connection is closed");
     pqxx::nontransaction tx{impl_->conn};
     // A bigint key is (classid, objid) = (high, low 32 bits) with objsubid 1.
-    held = tx.exec_params1(
+    held = tx.exec1(
                  "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
                  "pid = pg_backend_pid() AND objsubid = 1 AND "
-                 "((classid::bigint << 32) | objid::bigint) = $1::bigint",
-                 impl_->key)[0]
+                 "((classid::bigint << 32) | objid::bigint) = " +
+                 std::to_string(impl_->key))[0]
                .as<bool>();
   } catch (const std::exception& e) {
     throw LockLost("the lock of job " + impl_->job + " is lost: its connection failed (" + e.what() + ")");
