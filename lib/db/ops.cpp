@@ -408,9 +408,28 @@ std::int64_t job_lock_key(const std::string& job) {
   return static_cast<std::int64_t>(key);  // two's complement: the full bigint range
 }
 
+// Records messages the server sends on the lock's connection. The lock's statements
+// raise none, so one arriving while idle is the server ending the session (FATAL
+// "terminating connection ...").
+struct ServerMessages : pqxx::errorhandler {
+  explicit ServerMessages(pqxx::connection_base& c) : pqxx::errorhandler(c) {}
+  bool operator()(const char msg[]) noexcept override {
+    try {
+      last = msg;
+    } catch (...) {
+    }
+    seen = true;
+    return false;  // ours alone: not logged by libpqxx's default handler
+  }
+  bool seen = false;
+  std::string last;
+};
+
 struct JobLock::Impl {
   std::mutex mu;  // verify() runs from the run and from its watcher: one statement at a time
   pqxx::connection conn;
+  ServerMessages messages{conn};
+  bool dead = false;  // ended by the server: no statement is sent on it again
   std::string job;
   std::int64_t key = 0;
   explicit Impl(const std::string& dsn) : conn(with_connect_timeout(dsn, 10)) {}
@@ -433,10 +452,15 @@ void JobLock::verify() {
   bool held = false;
   try {
     // Reads what the server sent while the connection sat idle: a terminated backend's
-    // FATAL shows here, before a query (libpqxx 6.4 leaks the PGresult of a query that
+    // FATAL shows here, before any query (libpqxx 6.4 leaks the PGresult of a query that
     // finds the connection broken, which is exactly the case this checks for).
-    impl_->conn.get_notifs();
-    if (!impl_->conn.is_open()) throw std::runtime_error("the connection is closed");
+    if (!impl_->dead) impl_->conn.get_notifs();
+    if (impl_->messages.seen) impl_->dead = true;
+    if (impl_->dead || !impl_->conn.is_open()) {
+      impl_->dead = true;
+      throw std::runtime_error(impl_->messages.last.empty() ? std::string("the connection is closed")
+                                                            : impl_->messages.last);
+    }
     pqxx::nontransaction tx{impl_->conn};
     // A bigint key is (classid, objid) = (high, low 32 bits) with objsubid 1.
     held = tx.exec1(
@@ -446,13 +470,17 @@ void JobLock::verify() {
                  std::to_string(impl_->key))[0]
                .as<bool>();
   } catch (const std::exception& e) {
-    throw LockLost("the lock of job " + impl_->job + " is lost: its connection failed (" + e.what() + ")");
+    impl_->dead = true;
+    std::string why = e.what();
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    throw LockLost("the lock of job " + impl_->job + " is lost: its connection failed (" + why + ")");
   }
   if (!held) throw LockLost("the lock of job " + impl_->job + " is no longer held");
 }
 
 JobLock::~JobLock() {
   std::lock_guard<std::mutex> guard(impl_->mu);
+  if (impl_->dead || !impl_->conn.is_open()) return;  // a broken connection holds no lock any more
   try {
     pqxx::nontransaction tx{impl_->conn};
     tx.exec_params("SELECT pg_advisory_unlock($1::bigint)", impl_->key);

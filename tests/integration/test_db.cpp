@@ -128,7 +128,12 @@ TEST_CASE("db: the job lock takes a 64-bit key and notices when its connection i
       "((classid::bigint << 32) | objid::bigint) = $1",
       mh::db::job_lock_key("account"));
   REQUIRE(holder.size() == 1);
-  tx.exec_params("SELECT pg_terminate_backend($1)", holder[0][0].as<int>());
+  const int pid = holder[0][0].as<int>();
+  tx.exec_params("SELECT pg_terminate_backend($1)", pid);
+  // pg_terminate_backend only signals: wait until the backend is gone (liveness bound, not a timing assert).
+  for (int i = 0; i < 250 && tx.exec_params1("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid)[0].as<int>();
+       ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK_THROWS_AS(lock->verify(), mh::db::LockLost);
   // Its claim is over: another process takes the job now.
   std::unique_ptr<mh::db::JobLock> next;
