@@ -58,6 +58,41 @@ pipeline::Services Runtime::services() {
   return pipeline::Services{config, io, blocking, db, client, credits, health, *destination, &metrics, instance()};
 }
 
+void Runtime::apply_reload(std::shared_ptr<const config::Config> next) {
+  client.update_settings(client_settings(*next));
+  config = std::move(next);
+}
+
+std::vector<std::string> restart_keys(const config::Config& a, const config::Config& b, std::uint16_t bound_port) {
+  std::vector<std::string> keys;
+  auto check = [&keys](bool changed, const char* key) {
+    if (changed) keys.emplace_back(key);
+  };
+  const auto& m = a.magic_hour;
+  const auto& n = b.magic_hour;
+  check(m.timeout != n.timeout, "magic_hour.timeout");
+  check(m.connect_timeout != n.connect_timeout, "magic_hour.connect_timeout");
+  check(m.max_concurrency != n.max_concurrency, "magic_hour.max_concurrency");
+  check(m.ca_file != n.ca_file, "magic_hour.ca_file");
+  const auto& d = a.destination;
+  const auto& e = b.destination;
+  check(d.type != e.type, "destination.type");
+  check(d.dsn.value != e.dsn.value, "destination.dsn");
+  check(d.dataset != e.dataset, "destination.dataset");
+  check(d.filesystem.path != e.filesystem.path || d.filesystem.format != e.filesystem.format, "destination.filesystem");
+  const auto& c = a.control;
+  const auto& k = b.control;
+  const bool same_port = c.port == k.port || (c.port == 0 && k.port == bound_port);
+  check(c.host != k.host || !same_port, "control.listen");
+  const bool tls_changed = c.tls.has_value() != k.tls.has_value() ||
+                           (c.tls && (c.tls->cert_file != k.tls->cert_file || c.tls->key_file != k.tls->key_file));
+  check(tls_changed, "control.tls");
+  check(c.max_connections != k.max_connections, "control.max_connections");
+  check(c.read_timeout != k.read_timeout, "control.read_timeout");
+  check(c.idle_timeout != k.idle_timeout, "control.idle_timeout");
+  return keys;
+}
+
 std::string destination_kind(const config::Config& c) {
   return c.destination.type == config::DestinationType::postgres ? "postgres" : "filesystem";
 }

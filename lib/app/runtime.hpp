@@ -7,7 +7,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "async/fair_limiter.hpp"
 #include "config/config.hpp"
@@ -27,6 +30,9 @@ class Runtime {
   ~Runtime();
 
   pipeline::Services services();
+  // A reload that restart_keys() accepted: the Magic Hour client takes the new
+  // key, base URL and retry policy; everything else reads the config per run.
+  void apply_reload(std::shared_ptr<const config::Config> next);
   // Runs `aw` on the I/O loop until it completes (for the one-shot CLI commands).
   template <class T>
   T run_until(boost::asio::awaitable<T> aw) {
@@ -49,6 +55,13 @@ class Runtime {
   monitor::HealthMonitor health;
   std::unique_ptr<load::Destination> destination;
 };
+
+// The keys whose change a reload cannot apply, as "magic_hour.timeout", in
+// file order: the HTTP client, the concurrency limit, the database pool, the
+// destination and the control listener are built once. Empty: reloadable.
+// `bound_port` is the listener's port: "host:0" then naming it is no change.
+std::vector<std::string> restart_keys(const config::Config& before, const config::Config& after,
+                                      std::uint16_t bound_port = 0);
 
 // A one-line description of where data lands, password as *** ("postgres" / "filesystem").
 std::string destination_kind(const config::Config& config);

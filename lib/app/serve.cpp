@@ -264,17 +264,21 @@ class Daemon {
       co_return out;
     }
     config::register_secrets(*result.config);
-    apply_log_level(*result.config, opts_.log_level_pinned);
-    const auto& before = cfg_->control;
-    const auto& after = result.config->control;
-    const bool tls_changed =
-        before.tls.has_value() != after.tls.has_value() ||
-        (before.tls && (before.tls->cert_file != after.tls->cert_file || before.tls->key_file != after.tls->key_file));
-    if (before.listen != after.listen || tls_changed || before.max_connections != after.max_connections ||
-        before.read_timeout != after.read_timeout || before.idle_timeout != after.idle_timeout) {
-      log::warn("control listener settings changed; they take effect at the next restart (the token applies now)");
+    // All or nothing: a change the running parts cannot take refuses the whole reload.
+    if (auto keys = restart_keys(*cfg_, *result.config, server_->port()); !keys.empty()) {
+      std::string list;
+      for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+      std::string message = "these settings need a restart and were not reloaded: " + list;
+      log::error("reload refused; keeping the running configuration", {{"config", path}, {"keys", list}});
+      out.errors.push_back(std::move(message));
+      out.restart_keys = std::move(keys);
+      rt_->metrics.set_config_reload_successful(false);
+      if (was_ready) notify_ready();
+      co_return out;
     }
+    apply_log_level(*result.config, opts_.log_level_pinned);
     cfg_ = std::make_shared<const config::Config>(std::move(*result.config));
+    rt_->apply_reload(cfg_);
     declare_jobs();
     if (ready_) scheduler_->reload(cfg_);
     rt_->metrics.set_config_reload_successful(true);

@@ -371,8 +371,14 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     if (!r.ok) {
       json::array errors;
       for (const auto& e : r.errors) errors.push_back(json::value(e));
-      co_return problem_response(400, "the new configuration has errors; the running one is kept",
-                                 {{"errors", std::move(errors)}, {"warnings", std::move(warnings)}});
+      json::array restart;
+      for (const auto& k : r.restart_keys) restart.push_back(json::value(k));
+      const char* detail = r.restart_keys.empty() ? "the new configuration has errors; the running one is kept"
+                                                  : "the new configuration changes settings that need a restart; "
+                                                    "the running one is kept";
+      co_return problem_response(
+          400, detail,
+          {{"errors", std::move(errors)}, {"warnings", std::move(warnings)}, {"restart_keys", std::move(restart)}});
     }
     co_return json_response(200, json::object{{"status", "reloaded"}, {"jobs", r.jobs}, {"warnings", warnings}});
   }

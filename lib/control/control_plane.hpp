@@ -39,7 +39,8 @@ struct ReloadResult {
   Refused refused = Refused::no;  // not attempted
   bool ok = false;
   std::size_t jobs = 0;
-  std::vector<std::string> errors;  // "file:line: key: message"
+  std::vector<std::string> errors;        // "file:line: key: message"
+  std::vector<std::string> restart_keys;  // changed keys a reload cannot apply ("destination.dsn")
   std::vector<std::string> warnings;
 };
 

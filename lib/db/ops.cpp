@@ -1,11 +1,14 @@
 #include "db/ops.hpp"
 
 #include <boost/json.hpp>
+#include <mutex>
 #include <pqxx/pqxx>
 
 #include "db/migrate.hpp"
 #include "db/pool.hpp"
 #include "db/sql.hpp"
+#include "util/hash.hpp"
+#include "util/pg_text.hpp"
 
 namespace mh::db {
 namespace json = boost::json;
@@ -92,7 +95,7 @@ void update_run(Pool& pool, std::int64_t id, std::int64_t rows, std::int64_t cre
     tx.exec_params0(
         "UPDATE mhloader.runs SET rows = $2, credits_charged = $3, resources = $4::jsonb, "
         "details = $5::jsonb, heartbeat_at = now() WHERE id = $1",
-        id, rows, credits, json::serialize(resources), json::serialize(details));
+        id, rows, credits, util::pg_json(resources), util::pg_json(details));
     tx.commit();
   });
 }
@@ -106,7 +109,7 @@ void finish_run(Pool& pool, std::int64_t id, const std::string& status, std::int
         "UPDATE mhloader.runs SET status = $2, rows = $3, credits_charged = $4, load_id = $5, error = $6, "
         "resources = $7::jsonb, details = $8::jsonb, finished_at = now(), heartbeat_at = now() "
         "WHERE id = $1",
-        id, status, rows, credits, load_id, error, json::serialize(resources), json::serialize(details));
+        id, status, rows, credits, load_id, util::pg_text(error), util::pg_json(resources), util::pg_json(details));
     tx.commit();
   });
 }
@@ -161,7 +164,7 @@ std::vector<std::string> insert_pending(Pool& pool, const std::vector<Submission
           "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, "
           "source_file) VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING "
           "RETURNING key",
-          s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
+          s.key, s.job, s.run_id, s.resource, util::pg_json(s.request), s.credits_estimate, s.source_file);
       if (!r.empty()) inserted.push_back(s.key);
     }
     tx.commit();
@@ -179,7 +182,7 @@ std::vector<Submission> get_submissions(Pool& pool, const std::vector<std::strin
     for (const auto& row : tx.exec_params("SELECT " + kSubmissionColumns +
                                               " FROM mhloader.submissions WHERE key IN (SELECT "
                                               "jsonb_array_elements_text($1::jsonb))",
-                                          json::serialize(list))) {
+                                          util::pg_json(list))) {
       out.push_back(submission_from(row));
     }
   });
@@ -235,7 +238,7 @@ void set_submission_state(Pool& pool, const std::string& key, const std::string&
                           const std::optional<std::string>& error, const std::optional<json::object>& result,
                           std::optional<std::int64_t> credits) {
   std::optional<std::string> result_text;
-  if (result) result_text = json::serialize(*result);
+  if (result) result_text = util::pg_json(*result);
   pool.with([&](pqxx::connection_base& c) {
     pqxx::work tx{c};
     tx.exec_params0(
@@ -243,7 +246,7 @@ void set_submission_state(Pool& pool, const std::string& key, const std::string&
         "result = coalesce($4::jsonb, result), credits_charged = coalesce($5, credits_charged), "
         "submitted_at = CASE WHEN $2 = 'pending' THEN submitted_at ELSE coalesce(submitted_at, now()) END, "
         "updated_at = now() WHERE key = $1",
-        key, state, error, result_text, credits);
+        key, state, util::pg_text(error), result_text, credits);
     tx.commit();
   });
 }
@@ -363,7 +366,7 @@ std::map<std::string, JobOverview> job_overview(Pool& pool, const std::vector<st
   }
   pool.with([&](pqxx::connection_base& c) {
     pqxx::read_transaction tx{c};
-    const std::string list = json::serialize(names);
+    const std::string list = util::pg_json(names);
     for (const auto& row : tx.exec_params(
              "SELECT job, paused FROM mhloader.job_state WHERE job IN (SELECT jsonb_array_elements_text($1::jsonb))",
              list)) {
@@ -457,9 +460,40 @@ json::object job_cursors(Pool& pool, const std::string& job) {
   return out;
 }
 
+std::int64_t job_lock_key(const std::string& job) {
+  util::Sha256 h;
+  h.update("mhloader.job:");
+  h.update(job);
+  const std::string d = h.digest();
+  std::uint64_t key = 0;
+  for (int i = 0; i < 8; ++i) key = (key << 8) | static_cast<unsigned char>(d[static_cast<std::size_t>(i)]);
+  return static_cast<std::int64_t>(key);  // two's complement: the full bigint range
+}
+
+// Records messages the server sends on the lock's connection. The lock's statements
+// raise none, so one arriving while idle is the server ending the session (FATAL
+// "terminating connection ...").
+struct ServerMessages : pqxx::errorhandler {
+  explicit ServerMessages(pqxx::connection_base& c) : pqxx::errorhandler(c) {}
+  bool operator()(const char msg[]) noexcept override {
+    try {
+      last = msg;
+    } catch (...) {
+    }
+    seen = true;
+    return false;  // ours alone: not logged by libpqxx's default handler
+  }
+  bool seen = false;
+  std::string last;
+};
+
 struct JobLock::Impl {
+  std::mutex mu;  // verify() runs from the run and from its watcher: one statement at a time
   pqxx::connection conn;
+  ServerMessages messages{conn};
+  bool dead = false;  // ended by the server: no statement is sent on it again
   std::string job;
+  std::int64_t key = 0;
   explicit Impl(const std::string& dsn) : conn(with_connect_timeout(dsn, 10)) {}
 };
 
@@ -468,16 +502,50 @@ JobLock::JobLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 std::unique_ptr<JobLock> JobLock::try_acquire(const std::string& dsn, const std::string& job) {
   auto impl = std::make_unique<Impl>(dsn);
   impl->job = job;
+  impl->key = job_lock_key(job);
   pqxx::nontransaction tx{impl->conn};
-  bool got = tx.exec_params1("SELECT pg_try_advisory_lock(hashtext('mhloader.job'), hashtext($1))", job)[0].as<bool>();
+  bool got = tx.exec_params1("SELECT pg_try_advisory_lock($1::bigint)", impl->key)[0].as<bool>();
   if (!got) return nullptr;
   return std::unique_ptr<JobLock>(new JobLock(std::move(impl)));
 }
 
+void JobLock::verify() {
+  std::lock_guard<std::mutex> guard(impl_->mu);
+  bool held = false;
+  try {
+    // Reads what the server sent while the connection sat idle: a terminated backend's
+    // FATAL shows here, before any query (libpqxx 6.4 leaks the PGresult of a query that
+    // finds the connection broken, which is exactly the case this checks for).
+    if (!impl_->dead) impl_->conn.get_notifs();
+    if (impl_->messages.seen) impl_->dead = true;
+    if (impl_->dead || !impl_->conn.is_open()) {
+      impl_->dead = true;
+      throw std::runtime_error(impl_->messages.last.empty() ? std::string("the connection is closed")
+                                                            : impl_->messages.last);
+    }
+    pqxx::nontransaction tx{impl_->conn};
+    // A bigint key is (classid, objid) = (high, low 32 bits) with objsubid 1.
+    held = tx.exec1(
+                 "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                 "pid = pg_backend_pid() AND objsubid = 1 AND "
+                 "((classid::bigint << 32) | objid::bigint) = " +
+                 std::to_string(impl_->key))[0]
+               .as<bool>();
+  } catch (const std::exception& e) {
+    impl_->dead = true;
+    std::string why = e.what();
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    throw LockLost("the lock of job " + impl_->job + " is lost: its connection failed (" + why + ")");
+  }
+  if (!held) throw LockLost("the lock of job " + impl_->job + " is no longer held");
+}
+
 JobLock::~JobLock() {
+  std::lock_guard<std::mutex> guard(impl_->mu);
+  if (impl_->dead || !impl_->conn.is_open()) return;  // a broken connection holds no lock any more
   try {
     pqxx::nontransaction tx{impl_->conn};
-    tx.exec_params("SELECT pg_advisory_unlock(hashtext('mhloader.job'), hashtext($1))", impl_->job);
+    tx.exec_params("SELECT pg_advisory_unlock($1::bigint)", impl_->key);
   } catch (...) {
     // Closing the connection releases the lock anyway.
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -136,7 +137,17 @@ bool set_last_tick(Pool& pool, const std::string& job, std::int64_t tick_ms);
 // The job's incremental cursors per resource (what a run starts from).
 boost::json::object job_cursors(Pool& pool, const std::string& job);
 
-// pg_try_advisory_lock per job on a connection of its own, held until release
+// The job lock's connection broke or the lock is gone: whoever held it no
+// longer excludes other daemons, so the run must not go on to load.
+class LockLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The job lock's 64-bit key: the first 8 bytes of SHA-256("mhloader.job:" + job).
+std::int64_t job_lock_key(const std::string& job);
+
+// pg_try_advisory_lock(bigint) per job on a connection of its own, held until release
 // or destruction: several daemons can share one database and never run the same job at once.
 class JobLock {
  public:
@@ -144,6 +155,9 @@ class JobLock {
   ~JobLock();
   JobLock(const JobLock&) = delete;
   JobLock& operator=(const JobLock&) = delete;
+
+  // Throws LockLost unless the lock is still held on a live connection. Thread-safe.
+  void verify();
 
   struct Impl;
 

@@ -34,6 +34,9 @@ class Pool {
   // Unavailable when Postgres cannot be reached, else what `f` throws.
   void with(const std::function<void(pqxx::connection_base&)>& f);
 
+  // The DSN every connection of this pool uses (the job locks take the same).
+  const std::string& dsn() const { return dsn_; }
+
  private:
   struct Conn;
   std::string dsn_;

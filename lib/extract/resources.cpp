@@ -9,6 +9,7 @@
 #include "net/url.hpp"
 #include "util/cursor_order.hpp"
 #include "util/hash.hpp"
+#include "util/numeric.hpp"
 #include "util/time.hpp"
 
 namespace mh::extract {
@@ -155,8 +156,8 @@ bool truthy(const json::value* v) {
 std::optional<std::int64_t> as_int(const json::value* v) {
   if (v == nullptr) return std::nullopt;
   if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  if (v->is_uint64()) return util::to_int64(static_cast<double>(v->as_uint64()));  // past int64: not a count
+  if (v->is_double()) return util::to_int64(v->as_double());
   if (v->is_string()) {
     try {
       return std::stoll(std::string(v->as_string()));

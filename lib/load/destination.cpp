@@ -18,6 +18,12 @@ std::string normalize_dataset_name(std::string_view configured) {
   return name;
 }
 
+std::string staging_dataset_name(const std::string& dataset) {
+  std::string staging = normalize::normalize_identifier(dataset + "_staging");
+  if (staging == dataset) throw std::logic_error("the staging dataset of " + dataset + " would be the dataset itself");
+  return staging;
+}
+
 std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config) {
   if (config.type == config::DestinationType::filesystem) {
     return std::make_unique<FilesystemDestination>(FilesystemConfig{config.filesystem.path, config.dataset});

@@ -51,6 +51,12 @@ class Destination {
 // Throws std::invalid_argument for a blank name.
 std::string normalize_dataset_name(std::string_view configured);
 
+// dlt's staging dataset of a normalized dataset: `<dataset>_staging` through
+// the naming convention, so a name past 63 bytes is shortened with a hash tag
+// (never cut by Postgres into the dataset itself). Throws std::logic_error if
+// it would still equal `dataset`.
+std::string staging_dataset_name(const std::string& dataset);
+
 // The destination the configuration names (destination.type, .dsn,
 // .dataset, .filesystem.path).
 std::unique_ptr<Destination> make_destination(const config::DestinationConfig& config);

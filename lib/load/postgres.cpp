@@ -86,14 +86,17 @@ std::string random_hex(std::size_t bytes) {
 
 PostgresDestination::PostgresDestination(PostgresConfig config,
                                          std::function<void(LoadPhase, const std::string&)> on_phase)
-    : config_(std::move(config)), dataset_(normalize_dataset_name(config_.dataset)), on_phase_(std::move(on_phase)) {}
+    : config_(std::move(config)),
+      dataset_(normalize_dataset_name(config_.dataset)),
+      staging_(staging_dataset_name(dataset_)),
+      on_phase_(std::move(on_phase)) {}
 
 std::string PostgresDestination::describe() const { return "postgres " + config::mask_dsn(config_.dsn); }
 
 LoadResult PostgresDestination::load(const Package& package) {
   const auto start = std::chrono::steady_clock::now();
   const Manifest& m = package.manifest();
-  const std::string staging = staging_dataset();
+  const std::string& staging = staging_dataset();
   LoadResult result;
   result.load_id = m.load_id;
   try {

@@ -38,11 +38,12 @@ class PostgresDestination : public Destination {
   std::string describe() const override;
   const char* kind() const override { return "postgres"; }
   const std::string& dataset() const { return dataset_; }
-  std::string staging_dataset() const { return dataset_ + "_staging"; }
+  const std::string& staging_dataset() const { return staging_; }
 
  private:
   PostgresConfig config_;
   std::string dataset_;
+  std::string staging_;  // staging_dataset_name(dataset_)
   std::function<void(LoadPhase, const std::string&)> on_phase_;
 };
 

@@ -9,6 +9,7 @@
 #include "load/postgres_sql.hpp"
 #include "log/log.hpp"
 #include "normalize/naming.hpp"
+#include "util/pg_text.hpp"
 
 namespace mh::load {
 namespace json = boost::json;
@@ -53,8 +54,9 @@ void store_job_cursors(pqxx::work& tx, const JobCursors& cursors) {
     json::value v = json::parse(row[0].c_str(), ec);
     if (!ec && v.is_object()) stored = std::move(v.get_object());
   }
-  tx.exec_params0("UPDATE mhloader.job_state SET cursors = $2::jsonb, updated_at = now() WHERE job = $1", cursors.job,
-                  json::serialize(merge_cursors(stored, cursors.cursors)));
+  tx.exec_params0(
+      "UPDATE mhloader.job_state SET cursors = $2::jsonb, updated_at = now() WHERE job = $1", cursors.job,
+      util::pg_json(merge_cursors(stored, cursors.cursors)));  // a NUL in a cursor value must not fail the load
 }
 
 }  // namespace mh::load

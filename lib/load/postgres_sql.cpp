@@ -1,5 +1,7 @@
 #include "load/postgres_sql.hpp"
 
+#include <stdexcept>
+
 #include "normalize/naming.hpp"
 
 namespace mh::load {
@@ -30,6 +32,13 @@ std::string dedup_select(const std::string& partition, const std::string& column
 }  // namespace
 
 std::string quote_ident(std::string_view name) {
+  // Postgres would cut a longer name to 63 bytes without a word, and two names
+  // could become one (a staging dataset its dataset): every derived name is
+  // shortened with a tag before it gets here, so a long one is a bug.
+  if (name.size() > normalize::kMaxIdentifierLength) {
+    throw std::logic_error("identifier longer than " + std::to_string(normalize::kMaxIdentifierLength) +
+                           " bytes: " + std::string(name));
+  }
   std::string out = "\"";
   for (char c : name) {
     if (c == '"') out += '"';

@@ -11,7 +11,8 @@
 
 namespace mh::load {
 
-// "name" with embedded quotes doubled: safe for any text without NUL.
+// "name" with embedded quotes doubled: safe for any text without NUL. Throws
+// std::logic_error for a name over 63 bytes, which Postgres would truncate.
 std::string quote_ident(std::string_view name);
 std::string qualified(std::string_view schema, std::string_view table);
 

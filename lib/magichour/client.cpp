@@ -13,6 +13,7 @@
 #include "metrics/metrics.hpp"
 #include "net/retry.hpp"
 #include "net/url.hpp"
+#include "util/numeric.hpp"
 
 namespace mh::magichour {
 namespace asio = boost::asio;
@@ -129,8 +130,9 @@ std::int64_t get_int(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   if (v == nullptr) return 0;
   if (v->is_int64()) return v->as_int64();
-  if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
-  if (v->is_double()) return static_cast<std::int64_t>(v->as_double());
+  // Past int64 (a uint64 or a double such as 1e30) saturates rather than wrapping or UB.
+  if (v->is_uint64()) return util::saturate_int64(static_cast<double>(v->as_uint64()));
+  if (v->is_double()) return util::saturate_int64(v->as_double());
   return 0;
 }
 
@@ -144,17 +146,18 @@ const json::object& expect_object(const json::value& v, const std::string& endpo
 }  // namespace
 
 Client::Client(net::HttpClient& http, async::FairLimiter& limiter, ClientSettings settings, metrics::Metrics* metrics)
-    : http_(http),
-      limiter_(limiter),
-      settings_(std::move(settings)),
-      auth_{"Authorization", "Bearer " + settings_.api_key},
-      metrics_(metrics),
-      rng_(std::random_device{}()) {
-  while (settings_.base_url.ends_with("/")) settings_.base_url.pop_back();
+    : http_(http), limiter_(limiter), metrics_(metrics), rng_(std::random_device{}()) {
+  update_settings(std::move(settings));
+}
+
+void Client::update_settings(ClientSettings settings) {
+  while (settings.base_url.ends_with("/")) settings.base_url.pop_back();
   std::string err;
-  auto base = net::parse_url(settings_.base_url, err);
+  auto base = net::parse_url(settings.base_url, err);
   if (!base) throw std::invalid_argument("magic_hour.base_url: " + err);
   origin_ = base->origin();
+  auth_ = net::Header{"Authorization", "Bearer " + settings.api_key};
+  settings_ = std::move(settings);
 }
 
 std::string Client::absolute(std::string_view path_or_url, std::string_view endpoint) const {

@@ -99,6 +99,10 @@ class Client {
   Client(net::HttpClient& http, async::FairLimiter& limiter, ClientSettings settings,
          metrics::Metrics* metrics = nullptr);
 
+  // A reload: calls built from now on use the new key, base URL and retry policy
+  // (requests already sent keep theirs). Call on the I/O thread, like every call.
+  void update_settings(ClientSettings settings);
+
   // Every call takes its options by lvalue reference (rvalues are deleted) and
   // its strings as string_view, so no call site can put a class temporary in a co_await.
   boost::asio::awaitable<Account> account(const CallOptions& options = default_call_options());

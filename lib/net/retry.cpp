@@ -5,6 +5,8 @@
 #include <ctime>
 #include <string>
 
+#include "util/numeric.hpp"
+
 namespace mh::net {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
@@ -16,7 +18,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   double seconds = 0;
   auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
   if (ec == std::errc() && p == value.data() + value.size()) {
-    wait = std::chrono::milliseconds(static_cast<std::int64_t>(std::min(seconds, 1e9) * 1000));
+    // Clamped before the cast: "-1e300" or "nan" must not be undefined behaviour.
+    if (!(seconds > 0)) seconds = 0;
+    wait = std::chrono::milliseconds(util::saturate_int64(std::min(seconds, 1e9) * 1000));
   } else {
     std::tm tm{};
     std::string text(value);

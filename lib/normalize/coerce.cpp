@@ -10,6 +10,8 @@
 #include <string_view>
 
 #include "normalize/timestamp.hpp"
+#include "util/numeric.hpp"
+#include "util/pg_text.hpp"
 #include "util/py_float.hpp"
 
 namespace mh::normalize {
@@ -156,11 +158,10 @@ bool encode_bigint(const json::value& v, std::string& out) {
     case json::kind::int64: append_number(out, v.get_int64()); return true;
     case json::kind::double_: {
       double d = v.get_double();
-      // 2^63 is exact in a double; anything at or above it does not fit.
-      if (!std::isfinite(d) || d != std::trunc(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0) {
-        return false;
-      }
-      append_number(out, static_cast<std::int64_t>(d));
+      // Only a whole number inside int64 fits; 1e30 or 2^70 goes to a variant column.
+      auto i = util::to_int64(d);
+      if (!i || d != std::trunc(d)) return false;
+      append_number(out, *i);
       return true;
     }
     case json::kind::string: {
@@ -240,19 +241,28 @@ bool encode_json(const json::value& v, std::string& out) {
   return true;
 }
 
+// numeric(38,9) holds 29 digits before the point; COPY fails the whole package on
+// anything larger, so such a value goes to a variant column instead. The test is on
+// the rounded double, which errs on the side of the variant right at the edge.
+bool fits_decimal(double d) { return std::isfinite(d) && std::fabs(d) < 1e29; }
+
 bool encode_decimal(const json::value& v, std::string& out) {
   switch (v.kind()) {
     case json::kind::int64: append_number(out, v.get_int64()); return true;
     case json::kind::uint64: append_number(out, v.get_uint64()); return true;
     case json::kind::double_: {
       double d = v.get_double();
-      if (!std::isfinite(d)) return false;
+      if (!fits_decimal(d)) return false;
       util::python_float_repr_append(out, d);
       return true;
     }
     case json::kind::string: {
       std::string_view s = trim(std::string_view(v.get_string().data(), v.get_string().size()));
       if (!is_decimal_literal(s)) return false;
+      std::string_view digits = s[0] == '+' || s[0] == '-' ? s.substr(1) : s;
+      double d = 0;
+      auto res = std::from_chars(digits.data(), digits.data() + digits.size(), d);
+      if (res.ec != std::errc() || !fits_decimal(d)) return false;
       out.append(s);
       return true;
     }
@@ -295,16 +305,6 @@ bool encode_value(DataType target, const json::value& v, std::string& out) {
   return false;
 }
 
-void append_json_text(std::string& out, const json::value& v) {
-  std::size_t start = out.size();
-  out += json::serialize(v);
-  // Inside JSON text a backslash always starts an escape, so a left-to-right
-  // scan finds exactly the escaped NULs.
-  for (std::size_t i = start; i + 1 < out.size(); ++i) {
-    if (out[i] != '\\') continue;
-    if (out.compare(i + 1, 5, "u0000") == 0) out.replace(i + 1, 5, "ufffd");
-    ++i;
-  }
-}
+void append_json_text(std::string& out, const json::value& v) { util::append_pg_json(out, v); }
 
 }  // namespace mh::normalize

@@ -1,12 +1,19 @@
 #include "pipeline/run.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <chrono>
+#include <memory>
 
 #include "async/blocking.hpp"
 #include "db/ops.hpp"
+#include "db/pool.hpp"
 #include "load/destination.hpp"
 #include "load/package_builder.hpp"
 #include "load/pending.hpp"
@@ -224,6 +231,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   bool load_failed = false;
   try {
     if (skip_extract) throw std::runtime_error(earlier.blocked);
+    if (control.verify_claim) co_await async::run_blocking(sv.blocking, control.verify_claim);
     if (!cursors.empty()) builder->set_job_cursors(load::JobCursors{job.name, cursors});
     builder->set_state(pipeline_state(*cfg, sv.destination.kind(), cursors));
     // Sealed and loaded in one blocking call: a complete package whose lock is held is always
@@ -239,6 +247,10 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
     out.rows = static_cast<std::int64_t>(loaded.rows);
     out.table_rows = loaded.table_rows;
     out.load_seconds = loaded.seconds;
+  } catch (const db::LockLost& e) {
+    load_failed = true;
+    out.error = e.what();
+    log::error("job lock lost; the run stops without loading", {{"job", job.name}, {"error", e.what()}});
   } catch (const std::exception& e) {
     load_failed = true;
     out.error = std::string("load failed: ") + e.what();
@@ -302,12 +314,49 @@ asio::awaitable<RunOutcome> execute_run(Services& sv, const config::JobConfig& j
 }  // namespace mh::pipeline
 
 namespace mh::pipeline {
+namespace {
+
+// How often a running job checks that it still holds its lock (one small query
+// on the lock's own connection).
+constexpr std::chrono::seconds kClaimCheckInterval{2};
+
+// The claim watcher's state, shared by run_job and the watcher coroutine.
+struct ClaimWatch {
+  explicit ClaimWatch(asio::io_context& io) : timer(io), exited_signal(io, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  asio::steady_timer exited_signal;  // cancelled when the watcher has returned
+  bool stop = false;
+  bool exited = false;
+};
+
+// While the run goes, checks the lock every kClaimCheckInterval; a lost lock
+// cancels the run at once (no more submissions or pages), and the check before
+// sealing the package then fails the run without loading anything.
+asio::awaitable<void> watch_claim(Services& sv, std::string job, RunControl& control, std::shared_ptr<ClaimWatch> w) {
+  while (!w->stop) {
+    w->timer.expires_after(kClaimCheckInterval);
+    co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (w->stop || !control.verify_claim) break;
+    try {
+      co_await async::run_blocking(sv.blocking, control.verify_claim);
+    } catch (const db::LockLost& e) {
+      if (w->stop) break;  // the run is over; nothing left to stop
+      log::error("job lock lost; cancelling the run", {{"job", job}, {"error", e.what()}});
+      control.cancellation.request();
+      break;
+    }
+  }
+  w->exited = true;
+  w->exited_signal.cancel();
+}
+
+}  // namespace
 
 asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job, const std::string& trigger,
                                       RunControl& control) {
   JobRunResult result;
-  const std::string dsn = sv.config->destination.dsn.value;
-  auto lock_q = [&] { return db::JobLock::try_acquire(dsn, job.name); };
+  // The pool's DSN, not the run's config copy: locks and data always meet in one database.
+  auto lock_q = [&] { return db::JobLock::try_acquire(sv.db.dsn(), job.name); };
   std::unique_ptr<db::JobLock> lock = co_await async::run_blocking(sv.blocking, lock_q);
   if (!lock) {
     result.locked_elsewhere = true;
@@ -334,9 +383,23 @@ asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job
     }
   }
   const std::string how = resume ? std::string("resume") : trigger;
-  result.outcome = co_await execute_run(sv, job, how, control, resume);
+  control.verify_claim = [&lock] { lock->verify(); };
+  auto watch = std::make_shared<ClaimWatch>(sv.io);
+  asio::co_spawn(sv.io, watch_claim(sv, job.name, control, watch), asio::detached);
+  std::exception_ptr error;
+  try {
+    result.outcome = co_await execute_run(sv, job, how, control, resume);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // The watcher uses the lock and `control`: it has returned before either goes.
+  watch->stop = true;
+  watch->timer.cancel();
+  while (!watch->exited) co_await watch->exited_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+  control.verify_claim = nullptr;
   auto unlock = [&] { lock.reset(); };
   co_await async::run_blocking(sv.blocking, unlock);
+  if (error) std::rethrow_exception(error);
   co_return result;
 }
 

@@ -63,6 +63,10 @@ struct RunControl {
   boost::json::object details;
   std::function<void(const RunControl&)> on_progress;   // called on the I/O thread
   std::function<void(std::int64_t run_id)> on_started;  // once the run has its id (the runs row exists)
+  // Set by run_job: throws db::LockLost once the job lock is gone. Called on the
+  // blocking pool every few seconds (a lost lock cancels the run) and before the
+  // package is sealed, so a run that lost its claim loads nothing.
+  std::function<void()> verify_claim;
 };
 
 struct RunOutcome {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -77,12 +78,15 @@ class Daemon {
     config_ = dir_.write(
         "mhloader.yaml",
         "state_dir: " + dir_.path() + "/state\nmagic_hour:\n  base_url: " + sim_.base_url() +
-            "/v1\n  api_key: sim-dev-key\n" + "  retry: {max_attempts: 2, initial_delay: 20ms, max_delay: 50ms}\n" +
-            "destination:\n  dsn: \"" + dsn_ + "\"\ncontrol:\n  listen: \"127.0.0.1:" + std::to_string(port_) +
-            "\"\n  token: " + kToken + "\n" + control_extra_ + "monitor:\n  credits: {interval: 1h}\n" +
-            "  health: {interval: 1h}\n" + rest);
+            "/v1\n  api_key: " + api_key_ + "\n" +
+            "  retry: {max_attempts: 2, initial_delay: 20ms, max_delay: 50ms}\n" + "destination:\n  dsn: \"" + dsn_ +
+            "\"\ncontrol:\n  listen: \"127.0.0.1:" + std::to_string(port_) + "\"\n  token: " + kToken + "\n" +
+            control_extra_ + "monitor:\n  credits: {interval: 1h}\n" + "  health: {interval: 1h}\n" + rest);
   }
   bool wait_ready() { return child_->wait_for_err("msg=\"mhloader ready\"", 30s); }
+  // For the next write_config.
+  void set_api_key(std::string key) { api_key_ = std::move(key); }
+  void set_dsn(std::string dsn) { dsn_ = std::move(dsn); }
 
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   CurlResponse call(const std::string& method, const std::string& path, bool token = true,
@@ -120,6 +124,7 @@ class Daemon {
   TempDir dir_;
   std::string dsn_;
   std::string control_extra_;
+  std::string api_key_ = "sim-dev-key";
   std::string config_;
   int port_ = 0;
   std::unique_ptr<Child> child_;
@@ -584,6 +589,98 @@ TEST_CASE("control: POST /-/reload applies a good config, keeps the old one on a
     std::this_thread::sleep_for(50ms);
   CHECK(metric("mhloader_config_last_reload_successful") == 1);
   CHECK(d.call("GET", "/api/v1/jobs/added").status == 404);
+}
+
+TEST_CASE("control: a reload rotates the API key for every call after it, and one needing a restart is refused whole") {
+  Daemon d({"--api-key", "sim-dev-key", "--api-key", "key-two"});
+  REQUIRE(d.wait_ready());
+  auto uses = [&](const char* key) {
+    auto k = mh::test::curl("GET", d.sim().base_url() + "/_sim/stats").json().at("keys").as_object();
+    return k.contains(key) ? k.at(key).as_int64() : 0;
+  };
+  auto run_account = [&] {
+    auto t = d.call("POST", "/api/v1/jobs/account/runs");
+    REQUIRE_MESSAGE(t.status == 202, t.body);
+    auto run = wait_for_run(d, t.json().at("run_id").as_int64(), finished);
+    CHECK(run.at("status").as_string() == "succeeded");
+  };
+  run_account();
+  CHECK(uses("sim-dev-key") > 0);
+  CHECK(uses("key-two") == 0);
+
+  // Rotated: every call from now on carries key-two.
+  d.set_api_key("key-two");
+  d.write_config(jobs_yaml());
+  REQUIRE(d.call("POST", "/-/reload", false).status == 200);
+  const std::int64_t one = uses("sim-dev-key");
+  run_account();
+  const std::int64_t two = uses("key-two");
+  CHECK(two > 0);
+  CHECK(uses("sim-dev-key") == one);
+
+  // A new DSN needs a restart: refused whole, so the key in the same file is not taken either.
+  d.set_api_key("sim-dev-key");
+  d.set_dsn("host=127.0.0.1 port=1 user=other dbname=other");
+  d.write_config(jobs_yaml());
+  auto refused = d.call("POST", "/-/reload", false);
+  CHECK(refused.status == 400);
+  auto body = refused.json();
+  REQUIRE(body.at("restart_keys").as_array().size() == 1);
+  CHECK(body.at("restart_keys").at(0).as_string() == "destination.dsn");
+  const std::string error(body.at("errors").at(0).as_string());
+  CHECK(error.find("destination.dsn") != std::string::npos);
+  CHECK(error.find("other") == std::string::npos);  // names the key, never the value
+  run_account();
+  CHECK(uses("sim-dev-key") == one);
+  CHECK(uses("key-two") > two);
+
+  // SIGHUP is refused the same way and says which keys.
+  d.child().signal(SIGHUP);
+  REQUIRE(d.child().wait_for_err("msg=\"reload refused; keeping the running configuration\"", 10s));
+  CHECK(d.child().err().find("keys=destination.dsn") != std::string::npos);
+}
+
+TEST_CASE("control: a run whose job lock connection dies fails loudly and loads nothing") {
+  // 30 pages of 150 ms: time to cut the lock's connection while the run extracts.
+  Daemon d({"--saved-items", "600", "--fault", "GET /v1/saved-items latency=150ms"});
+  REQUIRE(d.wait_ready());
+  auto t = d.call("POST", "/api/v1/jobs/account/runs");
+  REQUIRE_MESSAGE(t.status == 202, t.body);
+  const std::int64_t id = t.json().at("run_id").as_int64();
+  auto live = wait_for_run(d, id, [](const json::object& r) {
+    for (const auto& res : r.at("resources").as_array()) {
+      if (res.at("name").as_string() == "saved_items" && res.at("pages").as_int64() >= 1) return true;
+    }
+    return false;
+  });
+  REQUIRE(live.at("status").as_string() == "running");
+  {
+    // Only this test's database: advisory locks are per database, and other tests run "account" too.
+    pqxx::connection c{d.db().dsn()};
+    pqxx::nontransaction tx{c};
+    auto killed = tx.exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND "
+        "database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
+        "((classid::bigint << 32) | objid::bigint) = $1",
+        mh::db::job_lock_key("account"));
+    REQUIRE(killed.size() == 1);
+  }
+  auto run = wait_for_run(d, id, finished);
+  CHECK(run.at("status").as_string() == "failed");
+  const std::string error(run.at("error").as_string());
+  CHECK(error.find("lock of job account is lost") != std::string::npos);
+  // The watcher noticed while pages were still coming and cancelled the run; then nothing loaded.
+  CHECK(d.child().err().find("job lock lost; cancelling the run") != std::string::npos);
+  CHECK(d.child().err().find("job lock lost; the run stops without loading") != std::string::npos);
+  for (const auto& res : run.at("resources").as_array()) {
+    if (res.at("name").as_string() == "saved_items") CHECK(res.at("pages").as_int64() < 30);
+  }
+  pqxx::connection c{d.db().dsn()};
+  pqxx::read_transaction tx{c};
+  // Nothing was loaded: the dataset does not even exist.
+  CHECK(
+      tx.exec1("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'magic_hour_data'")[0].as<int>() ==
+      0);
 }
 
 TEST_CASE("control: /-/ready is 503 with the reason while Postgres is unreachable, /-/healthy stays 200") {

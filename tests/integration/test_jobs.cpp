@@ -96,6 +96,34 @@ TEST_CASE("jobs: every built-in resource and every paginator land in Postgres") 
   CHECK(s.count("SELECT count(*) FROM magic_hour_data.credits") == 2);  // append: one snapshot per run
 }
 
+TEST_CASE("jobs: a 63-character dataset merges through its own shortened staging dataset") {
+  // Postgres would cut "<dataset>_staging" to the dataset itself; dlt shortens it with a tag instead.
+  const std::string dataset = "long_" + std::string(53, 'd') + "_data";
+  REQUIRE(dataset.size() == 63);
+  SimProcess sim({"--saved-items", "25"});
+  Setup s(sim,
+          "resources:\n  - name: saved_items\n    endpoint:\n      path: saved-items\n      params: {limit: 10}\n"
+          "      data_selector: items\n      paginator: {type: cursor, cursor_path: next_cursor, cursor_param: "
+          "cursor}\n    primary_key: id\n    write_disposition: merge\n"
+          "jobs:\n  - name: items\n    every: 1h\n    resources: [saved_items]\n",
+          "  dataset: " + dataset + "\n");
+  for (int run = 1; run <= 2; ++run) {
+    CAPTURE(run);
+    auto r = s.run("items");
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(s.count("SELECT count(*) FROM " + dataset + ".saved_items") == 25);
+    CHECK(s.count("SELECT count(DISTINCT id) FROM " + dataset + ".saved_items") == 25);
+    CHECK(s.count("SELECT count(*) FROM " + dataset + ".saved_items__tags") == 50);
+    CHECK(s.count("SELECT count(*) FROM " + dataset + "._dlt_loads") == run);
+  }
+  // Two schemas: the dataset and a 63-byte staging dataset that is not it.
+  CHECK(s.count("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'long\\_%'") == 2);
+  CHECK(s.count("SELECT count(*) FROM information_schema.schemata WHERE schema_name LIKE 'long\\_%' AND "
+                "schema_name <> '" +
+                dataset + "' AND length(schema_name) = 63 AND schema_name LIKE '%staging'") == 1);
+}
+
 TEST_CASE("jobs: POST resources send their JSON body on every page, page by query and are retried on 5xx") {
   // 23 items; 5 of type voice (i % 5 == 2) and 5 of type reference (i % 5 == 1). The first two
   // POSTs answer 503: a listing POST is retried like a GET, not treated as an uncertain create.

@@ -160,6 +160,29 @@ TEST_CASE("postgres: evolution adds columns and variants, an int64 overflow land
   CHECK(count(p.db.dsn(), "magic_hour_data._dlt_loads") == 2);
 }
 
+TEST_CASE("postgres: values past a column's numeric range land in variants and the package still loads") {
+  Pipeline p;
+  Resource r{"sizes"};
+  // n becomes numeric(38,9) from a uint64, m bigint; then values neither can hold.
+  auto loaded = p.run(
+      r, {R"({"id": 1, "n": 18446744073709551615, "m": 1})", R"({"id": 2, "n": 1e30, "m": 1180591620717411303424})",
+          R"({"id": 3, "n": "1e40", "m": 1e30})", R"({"id": 4, "n": -1e300, "m": -1e300})"});
+  CHECK(loaded.rows == 4);
+  CHECK(p.columns("sizes") == Rows{{"id", "bigint", "YES"},
+                                   {"n", "numeric", "YES"},
+                                   {"m", "bigint", "YES"},
+                                   {"_dlt_load_id", "character varying", "NO"},
+                                   {"_dlt_id", "character varying", "NO"},
+                                   {"n__v_double", "double precision", "YES"},
+                                   {"m__v_double", "double precision", "YES"},
+                                   {"n__v_text", "character varying", "YES"}});
+  CHECK(p.q("SELECT id, n::text, n__v_double::text, n__v_text, m, m__v_double::text FROM magic_hour_data.sizes "
+            "ORDER BY id") == Rows{{"1", "18446744073709551615.000000000", "<null>", "<null>", "1", "<null>"},
+                                   {"2", "<null>", "1e+30", "<null>", "<null>", "1.1805916207174113e+21"},
+                                   {"3", "<null>", "<null>", "1e40", "<null>", "1e+30"},
+                                   {"4", "<null>", "-1e+300", "<null>", "<null>", "-1e+300"}});
+}
+
 TEST_CASE("postgres: append appends and a schema version already stored is not stored again") {
   Pipeline p;
   Resource r{"credits"};

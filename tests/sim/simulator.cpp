@@ -293,6 +293,7 @@ HttpResponse Simulator::dispatch(const HttpRequest& req, const std::string& rout
     std::string key = auth->substr(7);
     while (!key.empty() && key.front() == ' ') key.erase(0, 1);
     authorized = options_.api_keys.count(key) > 0;
+    ++keys_seen_[key];
   }
   if (!authorized) return message(401, "Unauthorized");
 
@@ -928,6 +929,9 @@ HttpResponse Simulator::admin(const HttpRequest& req) {
     o["routes"] = std::move(routes);
     o["requests"] = total;
     o["faults_fired"] = faults_.fired_total();
+    json::object keys;
+    for (const auto& [key, n] : keys_seen_) keys[key] = n;
+    o["keys"] = std::move(keys);
     return ok_json(o);
   }
   if (path == "/_sim/state") {

@@ -122,6 +122,7 @@ class Simulator {
   std::vector<LedgerEntry> ledger_;
   std::map<std::string, Upload> uploads_;  // by file_path
   std::map<std::string, RouteStats> stats_;
+  std::map<std::string, std::int64_t> keys_seen_;  // Bearer key -> requests (which key a client uses)
   std::int64_t id_counter_ = 0;
 };
 

@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "app/runtime.hpp"
 #include "control/control_plane.hpp"
 #include "control/problem.hpp"
 #include "control/router.hpp"
@@ -146,4 +147,40 @@ TEST_CASE("openapi: the document lists every route of the table with its auth an
     CHECK(declared == wanted);
   }
   CHECK(documented == served);
+}
+
+TEST_CASE("reload: every setting built once is named as needing a restart, the rest reloads") {
+  using mh::app::restart_keys;
+  mh::config::Config a;
+  a.control.port = 0;  // "127.0.0.1:0": the listener picked 8123
+  mh::config::Config b = a;
+  b.control.port = 8123;
+  b.magic_hour.api_key.value = "rotated";
+  b.magic_hour.base_url = "https://other.example/v1";
+  b.magic_hour.retry.max_attempts = 9;
+  b.magic_hour.poll.interval = std::chrono::milliseconds(1);
+  b.control.token.value = "new-token";
+  b.jobs.push_back({});
+  CHECK(restart_keys(a, b, 8123).empty());
+  CHECK(restart_keys(a, b, 9000) == std::vector<std::string>{"control.listen"});
+
+  mh::config::Config c = a;
+  c.magic_hour.timeout = std::chrono::milliseconds(1);
+  c.magic_hour.connect_timeout = std::chrono::milliseconds(1);
+  c.magic_hour.max_concurrency = 1;
+  c.magic_hour.ca_file = "/ca.pem";
+  c.destination.type = mh::config::DestinationType::filesystem;
+  c.destination.dsn.value = "postgresql:///other";
+  c.destination.dataset = "other";
+  c.destination.filesystem.path = "/data";
+  c.control.host = "0.0.0.0";
+  c.control.tls = mh::config::TlsConfig{"c.pem", "k.pem"};
+  c.control.max_connections = 1;
+  c.control.read_timeout = std::chrono::milliseconds(1);
+  c.control.idle_timeout = std::chrono::milliseconds(1);
+  CHECK(restart_keys(a, c) ==
+        std::vector<std::string>{"magic_hour.timeout", "magic_hour.connect_timeout", "magic_hour.max_concurrency",
+                                 "magic_hour.ca_file", "destination.type", "destination.dsn", "destination.dataset",
+                                 "destination.filesystem", "control.listen", "control.tls", "control.max_connections",
+                                 "control.read_timeout", "control.idle_timeout"});
 }

@@ -2,6 +2,7 @@
 // (dlt-conventions.md §b), and the ISO timestamp reader behind detection.
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "normalize/normalizer.hpp"
 #include "normalize/timestamp.hpp"
 #include "support/row_capture.hpp"
+#include "util/numeric.hpp"
 
 using mh::normalize::DataType;
 using mh::normalize::Normalizer;
@@ -136,6 +138,18 @@ TEST_CASE("types: encode_value follows dlt's coercions") {
   CHECK_FALSE(encode(DataType::json, "5"));
   CHECK(encode(DataType::decimal, "\"12.50\"") == "12.50");
   CHECK_FALSE(encode(DataType::decimal, "\"12,5\""));
+  // Past numeric(38,9)'s 29 integer digits: a variant, never a failed COPY.
+  CHECK(encode(DataType::decimal, "1e28") == "1e+28");
+  CHECK_FALSE(encode(DataType::decimal, "1e30"));
+  CHECK_FALSE(encode(DataType::decimal, "-1e29"));
+  CHECK_FALSE(encode(DataType::decimal, "\"1e40\""));
+  CHECK_FALSE(encode(DataType::decimal, "\"-123456789012345678901234567890\""));
+  CHECK(encode(DataType::decimal, "\"-12345678901234567890123456789\"") == "-12345678901234567890123456789");
+  // 2^70 parses as a double; neither it nor +-1e300 is cast into int64 (UB), both go to a variant.
+  CHECK_FALSE(encode(DataType::bigint, "1180591620717411303424"));
+  CHECK_FALSE(encode(DataType::bigint, "-1e300"));
+  CHECK_FALSE(encode(DataType::bigint, "9223372036854775808.0"));
+  CHECK(encode(DataType::bigint, "-9223372036854775808.0") == "-9223372036854775808");
   CHECK_FALSE(encode(DataType::timestamp, "true"));
   // jsonb cannot hold \u0000; it becomes U+FFFD, a literal backslash-u stays.
   CHECK(encode(DataType::json, R"({"a":"x\u0000y","b":"\\u0000"})") == R"({"a":"x\ufffdy","b":"\\u0000"})");
@@ -202,4 +216,23 @@ TEST_CASE("hostile keys never escape the identifier alphabet") {
   CHECK(root->find("_empty") != nullptr);
   CHECK(f.rows.rows[0].get("_empty") == "4");  // both blank keys become _empty: the later wins
   CHECK(root->find("_snowx") != nullptr);
+}
+
+TEST_CASE("numeric: doubles become int64 only inside its range, never by an undefined cast") {
+  using mh::util::saturate_int64;
+  using mh::util::to_int64;
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  constexpr auto min = std::numeric_limits<std::int64_t>::min();
+  CHECK(to_int64(42.9) == 42);
+  CHECK(to_int64(-42.9) == -42);
+  CHECK(to_int64(-9223372036854775808.0) == min);
+  CHECK_FALSE(to_int64(9223372036854775808.0));  // 2^63
+  CHECK_FALSE(to_int64(1e30));
+  CHECK_FALSE(to_int64(-1e300));
+  CHECK_FALSE(to_int64(std::numeric_limits<double>::quiet_NaN()));
+  CHECK_FALSE(to_int64(std::numeric_limits<double>::infinity()));
+  CHECK(saturate_int64(1e30) == max);
+  CHECK(saturate_int64(-std::numeric_limits<double>::infinity()) == min);
+  CHECK(saturate_int64(std::numeric_limits<double>::quiet_NaN()) == 0);
+  CHECK(saturate_int64(12.5) == 12);
 }
