@@ -90,6 +90,12 @@ std::vector<std::string> restart_keys(const config::Config& a, const config::Con
   check(c.max_connections != k.max_connections, "control.max_connections");
   check(c.read_timeout != k.read_timeout, "control.read_timeout");
   check(c.idle_timeout != k.idle_timeout, "control.idle_timeout");
+  // The monitors copy their settings once (monitor.credits.reserve is read per run).
+  check(a.monitor.credits.interval != b.monitor.credits.interval, "monitor.credits.interval");
+  check(a.monitor.credits.low_balance != b.monitor.credits.low_balance, "monitor.credits.low_balance");
+  check(a.monitor.health.interval != b.monitor.health.interval, "monitor.health.interval");
+  // Pending load packages live in state_dir: a new one would leave them behind unloaded.
+  check(a.state_dir != b.state_dir, "state_dir");
   return keys;
 }
 

@@ -294,7 +294,7 @@ GuardedInsert insert_pending_guarded(Pool& pool, const Submission& s,
     tx.exec_params0(
         "INSERT INTO mhloader.submissions (key, job, run_id, resource, request, state, credits_estimate, "
         "source_file) VALUES ($1, $2, $3, $4, $5::jsonb, 'pending', $6, $7)",
-        s.key, s.job, s.run_id, s.resource, json::serialize(s.request), s.credits_estimate, s.source_file);
+        s.key, s.job, s.run_id, s.resource, util::pg_json(s.request), s.credits_estimate, s.source_file);
     tx.commit();
     out = GuardedInsert::inserted;
   });
@@ -322,7 +322,7 @@ bool settle_project(Pool& pool, const std::string& project_id, const std::string
         "UPDATE mhloader.submissions SET state = $2, credits_charged = $3, result = $4::jsonb, "
         "error = coalesce($5, error), updated_at = now() WHERE project_id = $1 AND state IN ('submitted', "
         "'timeout') RETURNING key",
-        project_id, state, credits, json::serialize(result), error);
+        project_id, state, credits, util::pg_json(result), util::pg_text(error));
     tx.commit();
     updated = !r.empty();
   });
@@ -494,7 +494,22 @@ struct JobLock::Impl {
   bool dead = false;  // ended by the server: no statement is sent on it again
   std::string job;
   std::int64_t key = 0;
-  explicit Impl(const std::string& dsn) : conn(with_connect_timeout(dsn, 10)) {}
+  explicit Impl(const std::string& dsn) : conn(lock_dsn(dsn)) {}
+
+  // TCP keepalives and a user timeout: after a silent network drop (no RST) verify()'s query
+  // must fail within seconds, not block a pool thread (and the run's check) until TCP gives up.
+  static std::string lock_dsn(const std::string& dsn) {
+    std::string out = with_connect_timeout(dsn, 10);
+    const bool uri = out.starts_with("postgresql://") || out.starts_with("postgres://");
+    for (const char* kv : {"keepalives=1", "keepalives_idle=10", "keepalives_interval=5", "keepalives_count=3",
+                           "tcp_user_timeout=30000"}) {
+      const std::string_view key(kv, std::string_view(kv).find('='));
+      if (out.find(key) != std::string::npos) continue;
+      out += uri ? (out.find('?') == std::string::npos ? "?" : "&") : (out.empty() ? "" : " ");
+      out += kv;
+    }
+    return out;
+  }
 };
 
 JobLock::JobLock(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -504,6 +519,7 @@ std::unique_ptr<JobLock> JobLock::try_acquire(const std::string& dsn, const std:
   impl->job = job;
   impl->key = job_lock_key(job);
   pqxx::nontransaction tx{impl->conn};
+  tx.exec0("SET statement_timeout = '10s'");  // the lock's own statements are all short
   bool got = tx.exec_params1("SELECT pg_try_advisory_lock($1::bigint)", impl->key)[0].as<bool>();
   if (!got) return nullptr;
   return std::unique_ptr<JobLock>(new JobLock(std::move(impl)));

@@ -383,18 +383,22 @@ asio::awaitable<GenerationOutcome> run_generation(Services& sv, const config::Jo
   co_return co_await generation.run(resuming, sink);
 }
 
-asio::awaitable<void> settle_known_project(Services& sv, const magichour::CallOptions& call,
-                                           magichour::Project& project) {
-  if (!project.terminal()) co_return;
+asio::awaitable<std::optional<ProjectSettlement>> archive_known_project(Services& sv,
+                                                                        const magichour::CallOptions& call,
+                                                                        magichour::Project& project) {
+  if (!project.terminal()) co_return std::nullopt;
   co_await archive_downloads(sv, call, project, project.raw);
-  std::optional<std::string> error;
-  if (project.status == "error") error = project.error_message.value_or("the project failed upstream");
-  auto settle = [&] {
-    return db::settle_project(sv.db, project.id, project.status, project.credits_charged, project.raw, error);
-  };
-  if (co_await async::run_blocking(sv.blocking, settle)) {
-    log::info("a project finished after its run stopped polling; its ledger row is settled",
-              {{"project", project.id}, {"status", project.status}, {"credits", project.credits_charged}});
+  ProjectSettlement s{project.id, project.status, project.credits_charged, project.raw, std::nullopt};
+  if (project.status == "error") s.error = project.error_message.value_or("the project failed upstream");
+  co_return s;
+}
+
+void settle_known_projects(Services& sv, const std::vector<ProjectSettlement>& settled) {
+  for (const auto& s : settled) {
+    if (db::settle_project(sv.db, s.project_id, s.status, s.credits_charged, s.result, s.error)) {
+      log::info("a project finished after its run stopped polling; its ledger row is settled",
+                {{"project", s.project_id}, {"status", s.status}, {"credits", s.credits_charged}});
+    }
   }
 }
 

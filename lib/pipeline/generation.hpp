@@ -6,8 +6,10 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +31,22 @@ boost::asio::awaitable<GenerationOutcome> run_generation(Services& services, con
 
 // For image_projects: a known project (one its run stopped polling: poll timeout, cancel)
 // that is final now gets its files archived (with archive.dir; `project.raw` then lists
-// them as the generation resources do) and its ledger row settled.
-boost::asio::awaitable<void> settle_known_project(Services& services, const magichour::CallOptions& call,
-                                                  magichour::Project& project);
+// them as the generation resources do). Its ledger row is settled only once the record is
+// loaded (settle_known_projects after the load commits): settled earlier, a crash before the
+// load would drop it from known_projects with its record never loaded.
+struct ProjectSettlement {
+  std::string project_id;
+  std::string status;
+  std::int64_t credits_charged = 0;
+  boost::json::object result;
+  std::optional<std::string> error;
+};
+
+boost::asio::awaitable<std::optional<ProjectSettlement>> archive_known_project(Services& services,
+                                                                               const magichour::CallOptions& call,
+                                                                               magichour::Project& project);
+
+// Blocking (run it on the blocking pool): settles the ledger rows of the projects loaded.
+void settle_known_projects(Services& services, const std::vector<ProjectSettlement>& settled);
 
 }  // namespace mh::pipeline

@@ -180,7 +180,12 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   extract::Context ctx{
       sv.client,           sv.credits, sv.health, magichour::CallOptions{job.name, 0, ""}, control.cancellation.flag(),
       std::move(projects), {}};
-  ctx.on_project = [&sv, &ctx](magichour::Project& p) { return settle_known_project(sv, ctx.call, p); };
+  // Final known projects are archived now and settled in the ledger once their records load.
+  std::vector<ProjectSettlement> settled;
+  ctx.on_project = [&sv, &ctx, &settled](magichour::Project& p) -> asio::awaitable<void> {
+    std::optional<ProjectSettlement> s = co_await archive_known_project(sv, ctx.call, p);
+    if (s) settled.push_back(std::move(*s));
+  };
   for (const auto& name : job.resources) {
     if (skip_extract || control.cancellation.requested()) break;
     control.resources.push_back({name, "running"});
@@ -229,6 +234,7 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
 
   // Seal and load the package: one transaction, cursors included.
   bool load_failed = false;
+  bool left_for_resume = false;
   try {
     if (skip_extract) throw std::runtime_error(earlier.blocked);
     if (control.verify_claim) co_await async::run_blocking(sv.blocking, control.verify_claim);
@@ -250,7 +256,14 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
   } catch (const db::LockLost& e) {
     load_failed = true;
     out.error = e.what();
-    log::error("job lock lost; the run stops without loading", {{"job", job.name}, {"error", e.what()}});
+    // Generated projects are paid for: their records must still load. The run row stays
+    // `running`, so whoever holds the job lock next takes the run up and emits them from the
+    // ledger, as after a crash. Other runs just end failed; the next run extracts again.
+    left_for_resume = !job.generate.empty();
+    log::error(left_for_resume ? "job lock lost; the run stops without loading and is left for the next lock "
+                                 "holder to take up"
+                               : "job lock lost; the run stops without loading",
+               {{"job", job.name}, {"error", e.what()}});
   } catch (const std::exception& e) {
     load_failed = true;
     out.error = std::string("load failed: ") + e.what();
@@ -266,12 +279,25 @@ asio::awaitable<RunOutcome> run_body(Services& sv, const config::JobConfig& job,
       }
     }
   }
+  if (out.load_id && !settled.empty()) {
+    // After the commit: a crash in between leaves the rows unsettled, and the next
+    // image_projects fetches, archives (again, the same files) and loads them again.
+    auto settle = [&] {
+      try {
+        settle_known_projects(sv, settled);
+      } catch (const std::exception& e) {
+        log::warn("cannot settle finished projects now; the next image_projects run does",
+                  {{"job", job.name}, {"error", e.what()}});
+      }
+    };
+    co_await async::run_blocking(sv.blocking, settle);
+  }
   json::value res = extract::to_json(out.resources);
   std::optional<std::string> error = out.error.empty() ? std::nullopt : std::optional<std::string>(out.error);
   auto finish_row = [&] {
     db::finish_run(db, out.run_id, out.status, out.rows, out.credits_charged, out.load_id, error, res, out.details);
   };
-  co_await async::run_blocking(sv.blocking, finish_row);
+  if (!left_for_resume) co_await async::run_blocking(sv.blocking, finish_row);
   control.status = out.status;  // after the row: whoever reads the live view next finds the row final
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   log::info("run finished", {{"job", job.name},
@@ -333,9 +359,10 @@ struct ClaimWatch {
 // cancels the run at once (no more submissions or pages), and the check before
 // sealing the package then fails the run without loading anything.
 asio::awaitable<void> watch_claim(Services& sv, std::string job, RunControl& control, std::shared_ptr<ClaimWatch> w) {
+  constexpr auto token = asio::as_tuple(asio::use_awaitable);  // no temporary inside co_await (GCC 12)
   while (!w->stop) {
     w->timer.expires_after(kClaimCheckInterval);
-    co_await w->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await w->timer.async_wait(token);
     if (w->stop || !control.verify_claim) break;
     try {
       co_await async::run_blocking(sv.blocking, control.verify_claim);
@@ -395,7 +422,8 @@ asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job
   // The watcher uses the lock and `control`: it has returned before either goes.
   watch->stop = true;
   watch->timer.cancel();
-  while (!watch->exited) co_await watch->exited_signal.async_wait(asio::as_tuple(asio::use_awaitable));
+  constexpr auto token = asio::as_tuple(asio::use_awaitable);  // no temporary inside co_await (GCC 12)
+  while (!watch->exited) co_await watch->exited_signal.async_wait(token);
   control.verify_claim = nullptr;
   auto unlock = [&] { lock.reset(); };
   co_await async::run_blocking(sv.blocking, unlock);

@@ -107,6 +107,35 @@ TEST_CASE("db: a NUL in project JSON and error texts is stored as U+FFFD, jsonb 
   CHECK(row->details.at("note").as_string() == "n\xEF\xBF\xBDl");
 }
 
+TEST_CASE("db: the production ledger paths (guarded insert, settling a known project) store a NUL as U+FFFD") {
+  mh::test::TempDatabase db;
+  mh::db::migrate(db.dsn());
+  mh::db::Pool pool(db.dsn());
+  const std::int64_t run = mh::db::create_run(pool, "gen", "cli", "test:1");
+  mh::db::Submission s;
+  s.key = "k-guarded";
+  s.job = "gen";
+  s.run_id = run;
+  s.resource = "ai_image_generator";
+  s.request = boost::json::parse(R"({"prompt": "a\u0000b"})").as_object();
+  s.credits_estimate = 5;
+  auto submit = [](const mh::db::Spend&) { return true; };
+  REQUIRE(mh::db::insert_pending_guarded(pool, s, std::chrono::steady_clock::now(), submit) ==
+          mh::db::GuardedInsert::inserted);
+  auto project = boost::json::parse(R"({"id": "p-nul", "name": "x\u0000y"})");
+  mh::db::mark_submitted(pool, "k-guarded", "p-nul", 5);
+  REQUIRE(mh::db::settle_project(pool, "p-nul", "error", 5, project.as_object(), std::string("e\0r", 3)));
+  auto got = mh::db::get_submission(pool, "k-guarded");
+  REQUIRE(got);
+  CHECK(got->state == "error");
+  CHECK(got->request.at("prompt").as_string() ==
+        "a\xEF\xBF\xBD"
+        "b");
+  REQUIRE(got->result);
+  CHECK(got->result->at("name").as_string() == "x\xEF\xBF\xBDy");
+  CHECK(got->error == std::string("e\xEF\xBF\xBDr"));
+}
+
 TEST_CASE("db: the job lock takes a 64-bit key and notices when its connection is gone") {
   mh::test::TempDatabase db;
   // The first 8 bytes of SHA-256("mhloader.job:account"), big-endian.

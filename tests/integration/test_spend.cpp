@@ -339,6 +339,46 @@ TEST_CASE("spend: a project that finishes after its poll timed out is archived a
   CHECK(project_gets(sim) == gets);
 }
 
+TEST_CASE("spend: a settled project's ledger row changes only once its image_projects record has loaded") {
+  SimProcess sim({"--credits", "1000", "--render-time", "3s"});
+  Setup s(sim, R"(jobs:
+  - name: gen
+    every: 1h
+    generate:
+      - resource: ai_image_generator
+        requests:
+          - {image_count: 1, model: flux-schnell, resolution: 1k, style: {prompt: "slow"}}
+  - name: refresh
+    every: 1h
+    resources: [image_projects]
+)",
+          "", "  poll: {interval: 100ms, timeout: 1s}\n");
+  auto r = s.run("gen");
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(s.text("SELECT state FROM mhloader.submissions") == "timeout");
+  const std::string id = s.text("SELECT project_id FROM mhloader.submissions");
+  REQUIRE(std::string(wait_for_project(sim, id).at("status").as_string()) == "complete");
+  auto exec = [&](const std::string& sql) {
+    pqxx::connection c{s.db.dsn()};
+    pqxx::work tx{c};
+    tx.exec0(sql);
+    tx.commit();
+  };
+  // The refresh finds the project final, but its load fails (a view squats on the table's name):
+  // the ledger row must stay unsettled, or no later run would fetch and load the record.
+  exec("CREATE VIEW magic_hour_data.image_projects AS SELECT 1 AS squatter");
+  r = s.run("refresh");
+  CHECK(r.exit_code == 1);
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "timeout");
+  exec("DROP VIEW magic_hour_data.image_projects");
+  // The next refresh loads the failed package first, then its own; now the row is settled.
+  r = s.run("refresh");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(s.text("SELECT state FROM mhloader.submissions") == "complete");
+  CHECK(s.count("SELECT count(*) FROM magic_hour_data.image_projects WHERE status = 'complete'") == 1);
+}
+
 TEST_CASE("spend: a project whose run was cancelled (Ctrl-C) is settled by image_projects once it finishes") {
   SimProcess sim({"--credits", "1000", "--render-time", "3s"});
   Setup s(sim, R"(jobs:

@@ -178,9 +178,18 @@ TEST_CASE("reload: every setting built once is named as needing a restart, the r
   c.control.max_connections = 1;
   c.control.read_timeout = std::chrono::milliseconds(1);
   c.control.idle_timeout = std::chrono::milliseconds(1);
+  c.monitor.credits.interval = std::chrono::milliseconds(1);
+  c.monitor.credits.low_balance = 1;
+  c.monitor.health.interval = std::chrono::milliseconds(1);
+  c.state_dir = "/elsewhere";
   CHECK(restart_keys(a, c) ==
         std::vector<std::string>{"magic_hour.timeout", "magic_hour.connect_timeout", "magic_hour.max_concurrency",
                                  "magic_hour.ca_file", "destination.type", "destination.dsn", "destination.dataset",
                                  "destination.filesystem", "control.listen", "control.tls", "control.max_connections",
-                                 "control.read_timeout", "control.idle_timeout"});
+                                 "control.read_timeout", "control.idle_timeout", "monitor.credits.interval",
+                                 "monitor.credits.low_balance", "monitor.health.interval", "state_dir"});
+  // The reserve is read by each run: it reloads.
+  mh::config::Config r = a;
+  r.monitor.credits.reserve = 7;
+  CHECK(restart_keys(a, r).empty());
 }
