@@ -56,7 +56,7 @@ int show_command(std::shared_ptr<const config::Config> config) {
         std::cout << "  (none)\n";
       }
       // The schema every job and replica loads into, and the pipeline state, as stored in the dataset.
-      if (auto schema = load::newest_schema(tx, dataset, "magic_hour")) {
+      if (auto schema = load::newest_schema(tx, dataset, load::kSchemaName)) {
         std::cout << "\nStored schema " << schema->name() << ": version " << schema->version() << ", hash "
                   << schema->version_hash() << ", " << schema->tables().size() << " tables\n";
         for (const auto& t : schema->tables()) std::cout << "  " << t.name << "\n";

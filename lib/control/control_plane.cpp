@@ -34,7 +34,6 @@ using net::HttpResponse;
 
 namespace {
 
-constexpr const char* kSchemaName = "magic_hour";
 // How old the job list's database part (pause flags, last runs) may be before a
 // background refresh; requests never wait for it once it was read once.
 constexpr auto kOverviewMaxAge = std::chrono::seconds(1);
@@ -333,8 +332,8 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     // The destination's stored schema: the union of what every job and replica loaded.
     auto q = [&]() -> std::optional<normalize::Schema> {
       try {
-        auto s = load::make_destination(cfg->destination)->stored_schema(kSchemaName);
-        return s ? std::move(s) : std::optional<normalize::Schema>(normalize::Schema(kSchemaName));
+        auto s = load::make_destination(cfg->destination)->stored_schema(load::kSchemaName);
+        return s ? std::move(s) : std::optional<normalize::Schema>(normalize::Schema(load::kSchemaName));
       } catch (const std::exception& e) {
         log::warn("cannot read the stored schema", {{"error", e.what()}});
         return std::nullopt;

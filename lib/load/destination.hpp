@@ -18,6 +18,9 @@ struct DestinationConfig;
 
 namespace mh::load {
 
+// dlt's schema (source) name for this pipeline: `_dlt_version.schema_name`, the state's source.
+inline constexpr const char* kSchemaName = "magic_hour";
+
 enum class LoadStatus {
   loaded,          // this call loaded the package
   already_loaded,  // its load id was already recorded as loaded

@@ -28,7 +28,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr const char* kSchemaName = "magic_hour";  // dlt's source name for this pipeline
+using load::kSchemaName;
 
 // Normalizes each page on the blocking pool into the run's package: the I/O
 // thread never normalizes, and only one page per resource is in memory.
