@@ -13,6 +13,7 @@ net::HttpClientOptions http_options(const config::Config& c) {
   net::HttpClientOptions o;
   o.connect_timeout = c.magic_hour.connect_timeout;
   o.timeout = c.magic_hour.timeout;
+  o.max_response_bytes = static_cast<std::size_t>(c.magic_hour.max_response_bytes);
   o.ca_file = c.magic_hour.ca_file;
   o.user_agent = std::string("mhloader/") + kVersion;
   o.proxy = net::ProxySettings::from_environment();
@@ -74,6 +75,7 @@ std::vector<std::string> restart_keys(const config::Config& a, const config::Con
   check(m.connect_timeout != n.connect_timeout, "magic_hour.connect_timeout");
   check(m.max_concurrency != n.max_concurrency, "magic_hour.max_concurrency");
   check(m.ca_file != n.ca_file, "magic_hour.ca_file");
+  check(m.max_response_bytes != n.max_response_bytes, "magic_hour.max_response_bytes");
   const auto& d = a.destination;
   const auto& e = b.destination;
   check(d.type != e.type, "destination.type");

@@ -43,7 +43,8 @@ struct MagicHourConfig {
   int max_concurrency = 8;
   RetryConfig retry;
   PollConfig poll;
-  std::optional<std::string> ca_file;  // absolute path, checked readable
+  std::optional<std::string> ca_file;                   // absolute path, checked readable
+  std::uint64_t max_response_bytes = 16 * 1024 * 1024;  // an API answer's body (not a download)
 };
 
 enum class DestinationType { postgres, filesystem };
@@ -93,6 +94,8 @@ struct MonitorConfig {
 
 struct ArchiveConfig {
   std::optional<std::string> dir;
+  std::uint64_t max_bytes = 256ull * 1024 * 1024;  // a file; a larger download fails
+  Duration download_timeout{10 * 60'000};          // a file, the whole transfer
 };
 
 using WriteDisposition = normalize::WriteDisposition;

@@ -290,6 +290,35 @@ class Loader {
     return true;
   }
 
+  // A byte count: a whole number, or one with a unit (B, KiB, MiB, GiB), e.g. 16MiB or "256 MiB".
+  bool get_bytes(const YAML::Node& map, std::string_view key, const std::string& path, std::uint64_t& out,
+                 std::uint64_t min, std::uint64_t max) {
+    const YAML::Node n = map[std::string(key)];
+    std::string p = child(path, key);
+    if (!n.IsDefined()) return false;
+    auto v = scalar(n, p);
+    if (!v) return false;
+    std::uint64_t x = 0;
+    auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+    std::string_view unit(ptr, static_cast<std::size_t>(v->data() + v->size() - ptr));
+    while (unit.starts_with(" ")) unit.remove_prefix(1);
+    std::uint64_t scale = 0;
+    if (unit.empty() || unit == "B") scale = 1;
+    if (unit == "KiB") scale = 1024;
+    if (unit == "MiB") scale = 1024 * 1024;
+    if (unit == "GiB") scale = 1024 * 1024 * 1024;
+    if (ec != std::errc() || scale == 0) {
+      error(n, p, "expected a size in bytes (e.g. 16777216 or 16MiB; units B, KiB, MiB, GiB), got '" + *v + "'");
+      return false;
+    }
+    if (x > max / scale || x * scale < min || x * scale > max) {
+      error(n, p, "'" + *v + "' is out of range " + std::to_string(min) + ".." + std::to_string(max) + " bytes");
+      return false;
+    }
+    out = x * scale;
+    return true;
+  }
+
   // One of `names`; returns its index.
   std::optional<std::size_t> get_enum(const YAML::Node& map, std::string_view key, const std::string& path,
                                       const Keys& names) {
@@ -455,9 +484,12 @@ class Loader {
     destination(root["destination"], c.destination);
     control(root["control"], c.control);
     monitor(root["monitor"], c.monitor);
-    if (const YAML::Node n = root["archive"]; n.IsDefined() && check_map(n, "archive", {"dir"})) {
+    if (const YAML::Node n = root["archive"];
+        n.IsDefined() && check_map(n, "archive", {"dir", "max_bytes", "download_timeout"})) {
       std::string dir;
       if (get_string(n, "dir", "archive", dir)) c.archive.dir = absolute(dir);
+      get_bytes(n, "max_bytes", "archive", c.archive.max_bytes, 1, std::uint64_t(1) << 40);
+      get_duration(n, "download_timeout", "archive", c.archive.download_timeout, Duration(100));
     }
     if (const YAML::Node n = root["resources"]; n.IsDefined() && !n.IsNull()) resources(n, c);
     const YAML::Node jobs_node = root["jobs"];
@@ -478,7 +510,7 @@ class Loader {
     if (n.IsDefined() && !n.IsNull()) {
       if (!check_map(n, path,
                      {"base_url", "api_key", "api_key_file", "timeout", "connect_timeout", "max_concurrency", "retry",
-                      "poll", "ca_file"})) {
+                      "poll", "ca_file", "max_response_bytes"})) {
         return;
       }
       if (get_string(n, "base_url", path, m.base_url)) {
@@ -491,6 +523,7 @@ class Loader {
       get_duration(n, "timeout", path, m.timeout, Duration(100));
       get_duration(n, "connect_timeout", path, m.connect_timeout, Duration(100));
       get_int_as(n, "max_concurrency", path, m.max_concurrency, 1, 256);
+      get_bytes(n, "max_response_bytes", path, m.max_response_bytes, 64 * 1024, std::uint64_t(1) << 30);
       if (const YAML::Node r = n["retry"]; r.IsDefined()) {
         std::string rp = child(path, "retry");
         if (check_map(r, rp, {"max_attempts", "initial_delay", "max_delay"})) {

@@ -67,6 +67,7 @@ std::string render(const Config& c) {
   out << YAML::Key << "poll" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "interval" << YAML::Value
       << d(m.poll.interval) << YAML::Key << "timeout" << YAML::Value << d(m.poll.timeout) << YAML::EndMap;
   if (m.ca_file) out << YAML::Key << "ca_file" << YAML::Value << *m.ca_file;
+  out << YAML::Key << "max_response_bytes" << YAML::Value << m.max_response_bytes;
   out << YAML::EndMap;
 
   const auto& dst = c.destination;
@@ -100,10 +101,10 @@ std::string render(const Config& c) {
       << d(c.monitor.health.interval) << YAML::EndMap;
   out << YAML::EndMap;
 
-  if (c.archive.dir) {
-    out << YAML::Key << "archive" << YAML::Value << YAML::BeginMap << YAML::Key << "dir" << YAML::Value
-        << *c.archive.dir << YAML::EndMap;
-  }
+  out << YAML::Key << "archive" << YAML::Value << YAML::BeginMap;
+  if (c.archive.dir) out << YAML::Key << "dir" << YAML::Value << *c.archive.dir;
+  out << YAML::Key << "max_bytes" << YAML::Value << c.archive.max_bytes << YAML::Key << "download_timeout"
+      << YAML::Value << d(c.archive.download_timeout) << YAML::EndMap;
 
   out << YAML::Key << "resources" << YAML::Value << YAML::BeginSeq;
   for (const auto& r : c.resources) {

@@ -269,6 +269,10 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
   const auto total_path = pg.total_path ? parsed(*pg.total_path) : std::nullopt;
   const auto has_more_path = pg.has_more_path ? parsed(*pg.has_more_path) : std::nullopt;
   const auto next_cursor_path = parsed(pg.cursor_path);
+  std::vector<const config::JsonPath*> paginator_paths;  // read after the records are taken
+  for (const auto* p : {&next_url_path, &total_path, &has_more_path, &next_cursor_path}) {
+    if (*p) paginator_paths.push_back(&**p);
+  }
   auto find = [](const json::value& root, const std::optional<config::JsonPath>& path) -> const json::value* {
     return path ? find_value(root, *path) : nullptr;
   };
@@ -287,7 +291,7 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
       } else {
         res = co_await ctx.client.get_json(endpoint, next, ctx.call);
       }
-      auto records = select_records(res.body, ep.data_selector);
+      auto records = take_records(res.body, ep.data_selector, paginator_paths);
       std::size_t page_size = records.size();
 
       if (r.incremental) {

@@ -11,11 +11,14 @@
 
 namespace mh::extract {
 
-// The records of a page. With no selector: a top-level list, else the first
-// list under data/items/results/… at most two levels deep, else the least
-// nested list, else the body itself as one record (dlt's detector).
-std::vector<boost::json::value> select_records(const boost::json::value& body,
-                                               const std::optional<config::JsonPath>& selector);
+// The records of a page, moved out of `body` (a page's tree is not copied: a 16 MiB page
+// can be hundreds of MiB as a tree). With no selector: a top-level list, else the first
+// list under data/items/results/… at most two levels deep, else the least nested list, else
+// the body itself as one record (dlt's detector). A list taken from is emptied, unless a
+// path in `keep` runs into it (a next link or cursor inside a record): then the records on
+// those paths are copied and the others left null, so the paginator can still read them.
+std::vector<boost::json::value> take_records(boost::json::value& body, const std::optional<config::JsonPath>& selector,
+                                             const std::vector<const config::JsonPath*>& keep = {});
 
 // The value at `path` (no wildcards), or nullptr.
 const boost::json::value* find_value(const boost::json::value& root, const config::JsonPath& path);

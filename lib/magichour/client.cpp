@@ -1,5 +1,6 @@
 #include "magichour/client.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -183,6 +184,7 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
   const std::string endpoint(endpoint_view);
   const int max_attempts = options.max_attempts > 0 ? options.max_attempts : settings_.retry.max_attempts;
   request.idempotent = mode == Mode::read;
+  request.cancellation = options.cancellation;
   for (int attempt = 1;; ++attempt) {
     std::optional<std::chrono::milliseconds> hint;
     std::string reason;
@@ -206,7 +208,10 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
                          "the request to " + endpoint + " may have reached Magic Hour (" + failure->what() +
                              "); it was not resent, so that nothing is paid for twice");
         }
-        if (attempt >= max_attempts) {
+        // A cancel, or a body past its cap, would only happen again.
+        const bool final = failure->kind() == net::TransportError::Kind::cancelled ||
+                           failure->kind() == net::TransportError::Kind::too_large;
+        if (attempt >= max_attempts || final) {
           throw ApiError(
               ErrorKind::transport, 0, endpoint, "",
               std::string(failure->what()) + (attempt > 1 ? " (after " + std::to_string(attempt) + " attempts)" : ""));
@@ -353,6 +358,11 @@ asio::awaitable<Project> Client::project(std::string_view id, const CallOptions&
   if (p.id.empty() || p.status.empty()) {
     throw ApiError(ErrorKind::protocol, r.status, endpoint, "", "Magic Hour's project has no id or status");
   }
+  if (!valid_project_id(p.id)) {  // the archive names a directory after it
+    throw ApiError(ErrorKind::protocol, r.status, endpoint, "",
+                   "Magic Hour's project has an id that is not a project id (" +
+                       json::serialize(json::string(p.id.substr(0, 100))) + ")");
+  }
   p.credits_charged = get_int(o, "credits_charged");
   if (const json::value* e = o.if_contains("enabled"); e && e->is_bool()) p.enabled = e->as_bool();
   if (const json::value* d = o.if_contains("downloads"); d && d->is_array()) {
@@ -414,11 +424,31 @@ asio::awaitable<void> Client::upload_file(const UploadSlot& slot, std::string_vi
 
 asio::awaitable<FileResult> Client::download(std::string_view url, std::string_view local_path,
                                              const CallOptions& options) {
+  DownloadTarget target;
+  target.name = std::string(local_path);
+  FileResult out = co_await download(url, target, options);
+  co_return out;
+}
+
+asio::awaitable<FileResult> Client::download(std::string_view url, const DownloadTarget& target,
+                                             const CallOptions& options) {
   net::ClientRequest req;
   req.url = std::string(url);
-  req.download_file = std::string(local_path);
+  req.download_file = target.name;
+  req.download_dir_fd = target.dir_fd;
+  req.max_download_bytes = target.max_bytes;
+  req.download_timeout = target.timeout;
   net::ClientResponse res = co_await send("GET download", req, options, Mode::read);
   co_return FileResult{res.body_bytes, res.sha256};
+}
+
+bool valid_project_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  };
+  if (id.front() == '-' || id.front() == '_') return false;
+  return std::all_of(id.begin(), id.end(), ok);
 }
 
 }  // namespace mh::magichour

@@ -7,6 +7,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -19,8 +20,9 @@
 #include "net/retry.hpp"
 
 namespace mh::async {
+class Cancellation;
 class FairLimiter;
-}
+}  // namespace mh::async
 namespace mh::metrics {
 class Metrics;
 }
@@ -38,6 +40,8 @@ struct CallOptions {
   std::string job;       // fairness key for the concurrency limit
   int max_attempts = 0;  // 0: the retry policy's; 1 for probes that must not retry
   std::string resource;  // named in validation errors
+  // The run's: when requested, a call in progress stops at once and is not retried.
+  async::Cancellation* cancellation = nullptr;
 };
 
 // The options used when a call names none: a static object, not a temporary —
@@ -89,6 +93,20 @@ struct JsonResponse {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+// Magic Hour's project ids are cuids ("clx7uu86w0a5qp55yxz315r6r"; the docs' example is
+// "cuid-example"): 1–64 characters of [A-Za-z0-9_-], starting with a letter or digit.
+// Anything else is refused (docs/generation.md): an id names a directory of the archive.
+bool valid_project_id(std::string_view id);
+
+// A download into a directory: `name` relative to `dir_fd` (AT_FDCWD: the working directory),
+// at most `max_bytes` (0: no cap) within `timeout` (0: none) for the whole transfer.
+struct DownloadTarget {
+  int dir_fd = -100;  // AT_FDCWD
+  std::string name;
+  std::uint64_t max_bytes = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
 struct FileResult {
   std::uint64_t bytes = 0;
   std::string sha256;
@@ -131,6 +149,8 @@ class Client {
   boost::asio::awaitable<void> upload_file(const UploadSlot& slot, std::string_view local_path,
                                            const CallOptions& options = default_call_options());
   boost::asio::awaitable<FileResult> download(std::string_view url, std::string_view local_path,
+                                              const CallOptions& options = default_call_options());
+  boost::asio::awaitable<FileResult> download(std::string_view url, const DownloadTarget& target,
                                               const CallOptions& options = default_call_options());
 
   boost::asio::awaitable<Account> account(CallOptions&&) = delete;

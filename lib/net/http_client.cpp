@@ -18,6 +18,7 @@ std::string_view to_string(TransportError::Kind kind) {
     case TransportError::Kind::too_large: return "too_large";
     case TransportError::Kind::proxy: return "proxy";
     case TransportError::Kind::io: return "io";
+    case TransportError::Kind::cancelled: return "cancelled";
   }
   return "connect";
 }

@@ -16,6 +16,10 @@
 
 #include "net/http_message.hpp"
 
+namespace mh::async {
+class Cancellation;
+}
+
 namespace boost::asio {
 class io_context;
 class thread_pool;
@@ -36,8 +40,8 @@ struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{10'000};  // TCP connect, proxy CONNECT and TLS handshake
   std::chrono::milliseconds timeout{
       60'000};  // sending the request and receiving the response (per file chunk when streaming)
-  std::size_t max_response_bytes = 64 * 1024 * 1024;
-  std::optional<std::string> ca_file;  // trusted in addition to the system store
+  std::size_t max_response_bytes = 16 * 1024 * 1024;  // a page of [0,0,…] parses to ~16× its size
+  std::optional<std::string> ca_file;                 // trusted in addition to the system store
   bool system_trust = true;
   std::string user_agent = "mhloader";
   std::size_t max_idle_per_origin = 16;
@@ -52,6 +56,14 @@ struct ClientRequest {
   std::string body;
   std::optional<std::string> upload_file;    // send this file as the body (streamed)
   std::optional<std::string> download_file;  // write the body to this file (streamed), with its SHA-256
+  // With download_file: the directory it is relative to (an open fd; AT_FDCWD = the working
+  // directory). The file is written as <name>.part (created O_EXCL | O_NOFOLLOW), renamed
+  // into place, and the directory fsynced; a failed download removes its .part.
+  int download_dir_fd = -100;                     // AT_FDCWD
+  std::uint64_t max_download_bytes = 0;           // 0: no cap; past it the download fails (too_large)
+  std::chrono::milliseconds download_timeout{0};  // 0: none; else a deadline for the whole download
+  // When requested, the exchange in progress stops at once (TransportError::Kind::cancelled).
+  async::Cancellation* cancellation = nullptr;
   // false for requests that must not be sent twice (creates that spend credits):
   // they never reuse a pooled connection, which might have been closed by the server.
   bool idempotent = true;
@@ -69,7 +81,7 @@ struct ClientResponse {
 
 class TransportError : public std::runtime_error {
  public:
-  enum class Kind { connect, tls, timeout, reset, protocol, too_large, proxy, io };
+  enum class Kind { connect, tls, timeout, reset, protocol, too_large, proxy, io, cancelled };
   TransportError(Kind kind, bool request_sent, const std::string& message)
       : std::runtime_error(message), kind_(kind), request_sent_(request_sent) {}
   Kind kind() const { return kind_; }

@@ -15,6 +15,7 @@
 #include "magichour/poller.hpp"
 #include "metrics/metrics.hpp"
 #include "monitor/monitors.hpp"
+#include "pipeline/archive.hpp"
 #include "pipeline/credit_guard.hpp"
 #include "util/hash.hpp"
 
@@ -103,41 +104,17 @@ json::object record_of(const db::Submission& s) {
   return r;
 }
 
-// With archive.dir, a complete project's downloads are saved as DIR/<id>/<n>.<ext>
-// and `raw.downloads` lists them with local_path, bytes and sha256.
-asio::awaitable<void> archive_downloads(Services& sv, const magichour::CallOptions& call,
-                                        const magichour::Project& project, json::object& raw) {
-  const auto& cfg = *sv.config;
-  if (project.status != "complete" || !cfg.archive.dir) co_return;
-  json::array downloads;
-  const std::string dir = *cfg.archive.dir + "/" + project.id;
-  if (!project.downloads.empty()) {
-    auto mkdir = [&] { fs::create_directories(dir); };
-    co_await async::run_blocking(sv.blocking, mkdir);
-  }
-  for (std::size_t i = 0; i < project.downloads.size(); ++i) {
-    const auto& d = project.downloads[i];
-    std::string path = dir + "/" + std::to_string(i) + "." + extension_of(d.url, "bin");
-    json::object entry{{"url", d.url}, {"expires_at", d.expires_at}};
-    try {
-      auto file = co_await sv.client.download(d.url, path, call);
-      entry["local_path"] = path;
-      entry["bytes"] = static_cast<std::int64_t>(file.bytes);  // a bigint column, as after a trip through jsonb
-      entry["sha256"] = file.sha256;
-    } catch (const ApiError& e) {
-      log::warn("archiving a download failed", {{"project", project.id}, {"error", e.what()}});
-    }
-    downloads.push_back(std::move(entry));
-  }
-  raw["downloads"] = std::move(downloads);
-}
-
 // One generate entry of a run: plan, submit under the guard, poll, emit.
 class Generation {
  public:
   Generation(Services& sv, const config::JobConfig& job, const config::GenerateConfig& g, std::int64_t run_id,
              RunControl& control)
-      : sv_(sv), job_(job), g_(g), run_id_(run_id), control_(control), call_{job.name, 0, g.resource} {
+      : sv_(sv),
+        job_(job),
+        g_(g),
+        run_id_(run_id),
+        control_(control),
+        call_{job.name, 0, g.resource, &control.cancellation} {
     out_.resource.name = g.resource;
   }
 
@@ -291,6 +268,10 @@ class Generation {
     std::optional<ApiError> failure;
     try {
       auto created = co_await sv_.client.create(g_.kind, p.request, call_);
+      if (!magichour::valid_project_id(created.id)) {
+        co_await refuse_project_id(key, created);
+        co_return;
+      }
       auto mark = [&] { db::mark_submitted(sv_.db, key, created.id, created.credits_charged); };
       co_await async::run_blocking(sv_.blocking, mark);
       to_poll_.push_back(key);
@@ -308,6 +289,24 @@ class Generation {
     auto mark = [&] { db::set_submission_state(sv_.db, key, state, message, std::nullopt, charged); };
     co_await async::run_blocking(sv_.blocking, mark);
     if (uncertain) log::warn("a create may have reached Magic Hour", {{"key", key}, {"error", message}});
+    out_.resource.status = "failed";
+    out_.resource.error = message;
+  }
+
+  // A create answered with an id that is not a project id (magichour::valid_project_id): a
+  // protocol error for that request. The job may exist and be billed, so the ledger keeps the
+  // answer (the raw id only as JSON data, in `result.rejected_project_id`) and its charge; the
+  // id is never polled, put in a URL or a path.
+  asio::awaitable<void> refuse_project_id(const std::string& key, const magichour::CreateResult& created) {
+    std::string shown = json::serialize(json::string(created.id.substr(0, 100)));
+    std::string message = "Magic Hour answered " + std::string(magichour::endpoint_path(g_.kind)) +
+                          " with an id that is not a project id (" + shown +
+                          "); it was not used, and the job may have been billed";
+    json::object result{{"rejected_project_id", created.id}, {"answer", created.raw}};
+    auto mark = [&] { db::set_submission_state(sv_.db, key, "error", message, result, created.credits_charged); };
+    co_await async::run_blocking(sv_.blocking, mark);
+    log::warn("a create answered an invalid project id", {{"key", key}, {"id", shown}});
+    control_.credits_charged += created.credits_charged;
     out_.resource.status = "failed";
     out_.resource.error = message;
   }

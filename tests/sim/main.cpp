@@ -48,6 +48,10 @@ Options:
                               "GET /v1/saved-items status=429 retry_after=1 first=2"
                               "POST /v1/ai-image-generator drop_after first=1"
                               "* * latency=200ms rate=0.1"
+  --project-id ID           every create answers this id, however hostile (e.g. ../../x)
+  --output-bytes N          every output file (download) has N bytes
+  --output-stall DUR        answer downloads only after DUR (a stalled download)
+  --big-page BYTES          serve GET /v1/_test/big-page (test-only): [0,0,…] of BYTES bytes
   --log-requests            log every request to stderr
   -h, --help                this help
 
@@ -173,6 +177,18 @@ int main(int argc, char** argv) {
       opt.legacy_endpoints = *v == "on";
     } else if (a == "--fault") {
       faults.push_back(*v);
+    } else if (a == "--project-id") {
+      opt.project_id = *v;
+    } else if (a == "--output-bytes") {
+      std::size_t n = 0;
+      if (!parse_number(*v, n)) return usage("--output-bytes takes a byte count");
+      opt.output_bytes = n;
+    } else if (a == "--output-stall") {
+      auto d = config::parse_duration(*v, err);
+      if (!d) return usage("--output-stall: " + err);
+      opt.output_stall = *d;
+    } else if (a == "--big-page") {
+      if (!parse_number(*v, opt.big_page_bytes)) return usage("--big-page takes a byte count");
     } else {
       return usage("unknown option '" + a + "'");
     }

@@ -186,6 +186,7 @@ std::string Simulator::route_of(const std::string& method, const std::string& pa
   if (method == "GET" && starts("/outputs/")) return "GET /outputs/{id}/{file}";
   if (method == "POST" && path == "/v1/_test/saved-items/search") return "POST /v1/_test/saved-items/search";
   if (method == "GET" && starts("/v1/_test/saved-items/")) return "GET /v1/_test/saved-items/{kind}";
+  if (method == "GET" && path == "/v1/_test/big-page") return "GET /v1/_test/big-page";
   if (method == "GET") {
     for (const char* p : {"/v1/account", "/v1/saved-items", "/v1/credits", "/v1/models", "/v1/status"}) {
       if (path == p) return "GET " + std::string(p);
@@ -305,6 +306,7 @@ HttpResponse Simulator::dispatch(const HttpRequest& req, const std::string& rout
   if (route == "GET /v1/account") return account();
   if (route == "GET /v1/saved-items") return saved_items(req);
   if (route == "GET /v1/_test/saved-items/{kind}") return test_listing(req);
+  if (route == "GET /v1/_test/big-page" && options_.big_page_bytes > 0) return big_page();
   if (route == "POST /v1/_test/saved-items/search") return test_search(req);
   if (!options_.legacy_endpoints) return message(404, "Not Found");  // like the real API
   if (route == "GET /v1/credits") {
@@ -450,7 +452,7 @@ HttpResponse Simulator::finish_create(const HttpRequest& req, const std::string&
   auto now = Clock::now();
   auto render = render_time_for(endpoint);
   Project p;
-  p.id = new_id();
+  p.id = options_.project_id.value_or(new_id());
   p.endpoint = endpoint;
   p.type = endpoint == "ai-image-generator" ? "AI_IMAGE" : "IMAGE_UPSCALER";
   p.name = std::move(name);
@@ -585,7 +587,23 @@ HttpResponse Simulator::get_output(const HttpRequest& req) {
   if (ec != std::errc() || std::string_view(p) != ".png" || index < 0 || index >= it->second.image_count) {
     return message(404, "Not Found");
   }
-  return HttpResponse::text(200, output_bytes(id, index), "image/png");
+  std::string bytes = output_bytes(id, index);
+  if (options_.output_bytes) bytes.resize(*options_.output_bytes, 'x');
+  auto res = HttpResponse::text(200, std::move(bytes), "image/png");
+  res.delay = options_.output_stall;
+  return res;
+}
+
+HttpResponse Simulator::big_page() const {
+  // "[0,0,…,0]", padded with spaces to exactly big_page_bytes: the most values per byte.
+  const std::size_t n = std::max<std::size_t>(options_.big_page_bytes, 3);
+  std::string body;
+  body.reserve(n);
+  body += "[0";
+  while (body.size() + 3 <= n) body += ",0";
+  body.append(n - 1 - body.size(), ' ');
+  body += ']';
+  return HttpResponse::json(200, std::move(body));
 }
 
 HttpResponse Simulator::account() {

@@ -31,6 +31,11 @@ struct SimOptions {
   magichour::Tier tier = magichour::Tier::pro;
   bool legacy_endpoints = true;
   std::string public_url;  // e.g. http://127.0.0.1:8687 — where downloads and uploads point
+  // Hostile upstream, for tests:
+  std::optional<std::string> project_id;      // every create answers this id (e.g. "../../x")
+  std::optional<std::size_t> output_bytes;    // every output file has this many bytes
+  std::chrono::milliseconds output_stall{0};  // outputs are answered only after this long
+  std::size_t big_page_bytes = 0;             // GET /v1/_test/big-page: a list [0,0,…] of exactly this size
 };
 
 class Simulator {
@@ -96,6 +101,7 @@ class Simulator {
   net::HttpResponse upload_urls(const net::HttpRequest& req);
   net::HttpResponse put_upload(const net::HttpRequest& req);
   net::HttpResponse get_output(const net::HttpRequest& req);
+  net::HttpResponse big_page() const;
   net::HttpResponse account();
   net::HttpResponse saved_items(const net::HttpRequest& req);
   net::HttpResponse models();

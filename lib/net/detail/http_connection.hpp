@@ -15,6 +15,7 @@
 #include <map>
 
 #include "async/blocking.hpp"
+#include "async/cancel.hpp"
 #include "config/duration.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
@@ -58,6 +59,9 @@ asio::awaitable<std::unique_ptr<ClientConnection>> make_tls_connection(HttpClien
 // Maps an error during the exchange (after the request started) to a TransportError.
 [[noreturn]] inline void fail_exchange(const boost::system::error_code& ec, const Url& url, const HttpClientOptions& o,
                                        bool sent) {
+  if (ec == asio::error::operation_aborted) {  // only a cancellation aborts (timeouts say timeout)
+    fail(TransportError::Kind::cancelled, sent, "the request to " + url.origin() + " was cancelled");
+  }
   if (ec == beast::error::timeout) {
     fail(TransportError::Kind::timeout, sent,
          "no complete response from " + url.origin() + " within " + config::format_duration(o.timeout));
@@ -151,44 +155,107 @@ asio::awaitable<void> send_file_body(Stream& stream, const ClientRequest& req, c
   }
 }
 
+// Where a download goes: <name>.part under the directory fd, then renamed to <name>.
+struct DownloadFiles {
+  int dir = AT_FDCWD;
+  std::string name;
+  std::string part;
+  int fd = -1;
+  bool created = false;  // the .part exists
+
+  // A stale .part (a crash) is removed first: O_EXCL then refuses anything else in the way,
+  // and O_NOFOLLOW a symlink planted there.
+  void open_part() {
+    ::unlinkat(dir, part.c_str(), 0);
+    fd = ::openat(dir, part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd < 0) fail(TransportError::Kind::io, true, "cannot create '" + part + "': " + std::strerror(errno));
+    created = true;
+  }
+  void discard() {
+    if (fd >= 0) ::close(fd);
+    fd = -1;
+    ::unlinkat(dir, part.c_str(), 0);
+    created = false;
+  }
+  // fsync, rename into place, fsync the directory so that the rename survives a crash.
+  void commit() {
+    int f = fd;
+    fd = -1;
+    if (::fsync(f) != 0 || ::close(f) != 0) {
+      fail(TransportError::Kind::io, true, "cannot complete '" + part + "': " + std::strerror(errno));
+    }
+    if (::renameat(dir, part.c_str(), dir, name.c_str()) != 0) {
+      fail(TransportError::Kind::io, true, "cannot rename to '" + name + "': " + std::strerror(errno));
+    }
+    created = false;
+    int d = dir;
+    if (dir == AT_FDCWD) {
+      auto slash = name.find_last_of('/');
+      std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : name.substr(0, slash);
+      d = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    int rc = d >= 0 ? ::fsync(d) : -1;
+    if (d >= 0 && d != dir) ::close(d);
+    if (rc != 0) fail(TransportError::Kind::io, true, "cannot fsync the directory of '" + name + "'");
+  }
+};
+
+// The timer for the next read of a download: the per-chunk timeout, but never past its deadline.
+inline void arm_download_timer(beast::tcp_stream& tcp, const HttpClientOptions& o,
+                               std::optional<std::chrono::steady_clock::time_point> deadline) {
+  auto until = std::chrono::steady_clock::now() + o.timeout;
+  tcp.expires_at(deadline && *deadline < until ? *deadline : until);
+}
+
 template <class Stream>
-asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer, const ClientRequest& req,
-                                      const Url& url, HttpClient::Impl& impl, ClientResponse& out, bool& keep_alive) {
+asio::awaitable<void> read_download(Stream& stream, beast::flat_buffer& buffer, const ClientRequest& req,
+                                    const Url& url, HttpClient::Impl& impl, ClientResponse& out,
+                                    http::response_parser<http::buffer_body>& p, DownloadFiles& files) {
   const auto& o = impl.options;
   auto& tcp = beast::get_lowest_layer(stream);
-  http::response_parser<http::buffer_body> p;
-  p.body_limit(boost::none);
-  tcp.expires_after(o.timeout);
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (req.download_timeout.count() > 0) deadline = std::chrono::steady_clock::now() + req.download_timeout;
+  auto check = [&](const boost::system::error_code& ec) {
+    if (req.cancellation != nullptr && req.cancellation->requested()) {
+      fail(TransportError::Kind::cancelled, true, "the download from " + url.origin() + " was cancelled");
+    }
+    if (ec == beast::error::timeout && deadline && std::chrono::steady_clock::now() >= *deadline) {
+      fail(TransportError::Kind::timeout, true,
+           "the download from " + url.origin() + " did not complete within its deadline of " +
+               config::format_duration(req.download_timeout));
+    }
+    if (ec) fail_exchange(ec, url, o, true);
+  };
+  arm_download_timer(tcp, o, deadline);
   auto [ec, n] = co_await http::async_read_header(stream, buffer, p, asio::as_tuple(asio::use_awaitable));
-  if (ec) fail_exchange(ec, url, o, true);
+  check(ec);
   out.status = p.get().result_int();
   copy_headers(p.get(), out.headers);
   const bool to_file = out.status >= 200 && out.status < 300;
-  const std::string final_path = *req.download_file;
-  const std::string part = final_path + ".part";
-  auto file = std::make_shared<BlockingFile>();
+  const std::uint64_t cap = to_file ? req.max_download_bytes : o.max_response_bytes;
+  auto too_large = [&] {
+    fail(TransportError::Kind::too_large, true,
+         "the download from " + url.origin() + " exceeds the cap of " + std::to_string(cap) + " bytes");
+  };
+  if (cap > 0 && p.content_length() && *p.content_length() > cap) too_large();
   if (to_file) {
-    auto open_file = [&] {
-      file->fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-      if (file->fd < 0) fail(TransportError::Kind::io, true, "cannot write '" + part + "': " + std::strerror(errno));
-    };
-    co_await async::run_blocking(impl.blocking, open_file);
+    auto open_part = [&] { files.open_part(); };
+    co_await async::run_blocking(impl.blocking, open_part);
   }
   util::Sha256 sha;
   std::vector<char> chunk(64 * 1024);
   while (!p.is_done()) {
     p.get().body().data = chunk.data();
     p.get().body().size = chunk.size();
-    tcp.expires_after(o.timeout);  // per chunk: a big file may take long, a stalled one may not
+    arm_download_timer(tcp, o, deadline);  // per chunk: a big file may take long, a stalled one may not
     std::tie(ec, n) = co_await http::async_read(stream, buffer, p, asio::as_tuple(asio::use_awaitable));
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) fail_exchange(ec, url, o, true);
+    check(ec);
     std::size_t got = chunk.size() - p.get().body().size;
     if (got == 0) continue;
     out.body_bytes += got;
+    if (cap > 0 && out.body_bytes > cap) too_large();
     if (!to_file) {
-      if (out.body.size() + got > o.max_response_bytes)
-        fail(TransportError::Kind::too_large, true, "error body too large");
       out.body.append(chunk.data(), got);
       continue;
     }
@@ -196,8 +263,9 @@ asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer
     auto write_chunk = [&] {
       std::size_t done = 0;
       while (done < got) {
-        ssize_t w = ::write(file->fd, chunk.data() + done, got - done);
-        if (w <= 0) fail(TransportError::Kind::io, true, "writing '" + part + "' failed: " + std::strerror(errno));
+        ssize_t w = ::write(files.fd, chunk.data() + done, got - done);
+        if (w <= 0)
+          fail(TransportError::Kind::io, true, "writing '" + files.part + "' failed: " + std::strerror(errno));
         done += static_cast<std::size_t>(w);
       }
     };
@@ -205,17 +273,30 @@ asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer
   }
   if (to_file) {
     out.sha256 = sha.hex_digest();
-    auto finish = [&] {
-      if (::fsync(file->fd) != 0 || ::close(file->fd) != 0) {
-        file->fd = -1;
-        fail(TransportError::Kind::io, true, "cannot complete '" + part + "': " + std::strerror(errno));
-      }
-      file->fd = -1;
-      if (::rename(part.c_str(), final_path.c_str()) != 0) {
-        fail(TransportError::Kind::io, true, "cannot rename to '" + final_path + "': " + std::strerror(errno));
-      }
-    };
-    co_await async::run_blocking(impl.blocking, finish);
+    auto commit = [&] { files.commit(); };
+    co_await async::run_blocking(impl.blocking, commit);
+  }
+}
+
+// Streams a response body to a file (2xx) or, for an error status, into out.body.
+template <class Stream>
+asio::awaitable<void> receive_to_file(Stream& stream, beast::flat_buffer& buffer, const ClientRequest& req,
+                                      const Url& url, HttpClient::Impl& impl, ClientResponse& out, bool& keep_alive) {
+  http::response_parser<http::buffer_body> p;
+  p.body_limit(boost::none);  // the caps are counted here, per status
+  DownloadFiles files{req.download_dir_fd, *req.download_file, *req.download_file + ".part"};
+  std::exception_ptr failed;
+  try {
+    co_await read_download(stream, buffer, req, url, impl, out, p, files);
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  if (failed) {
+    if (files.created) {  // a .part was created: never leave it behind
+      auto discard = [&] { files.discard(); };
+      co_await async::run_blocking(impl.blocking, discard);
+    }
+    std::rethrow_exception(failed);
   }
   keep_alive = p.get().keep_alive();
 }
@@ -230,6 +311,12 @@ class StreamConnection final : public ClientConnection {
     auto& tcp = beast::get_lowest_layer(stream_);
     reusable = false;
     ClientResponse out;
+    // A cancel closes the exchange in progress at once (the connection is not reused).
+    std::optional<async::Cancellation::Registration> stop;
+    if (req.cancellation != nullptr) {
+      if (req.cancellation->requested()) fail(TransportError::Kind::cancelled, false, "the request was cancelled");
+      stop.emplace(req.cancellation->on_request([&tcp] { tcp.cancel(); }));
+    }
     if (req.upload_file) {
       co_await send_file_body(stream_, req, url, impl_);
     } else {
