@@ -35,7 +35,7 @@ void set_mtime(const std::string& path, struct timespec t) {
 
 }  // namespace
 
-TEST_CASE("inbox: a file still written waits for settle or its rename; symlinks are refused") {
+TEST_CASE("inbox: a file still written waits for settle or its rename, symlinks are refused") {
   SimProcess sim({"--render-time", "200ms", "--credits", "1000"});
   TempDir inbox, outside;
   inbox.write("growing.png", "half an image");

@@ -304,7 +304,7 @@ TEST_CASE("magichour: every documented POST endpoint counts as a create, listing
   }
 }
 
-TEST_CASE("config: max_pages bounds a resource; settle is for from_dir only; both are rendered") {
+TEST_CASE("config: max_pages bounds a resource, settle is for from_dir only, both are rendered") {
   Env env;
   auto r = load(R"(
 magic_hour: {api_key: k-123456}

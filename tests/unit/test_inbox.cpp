@@ -48,7 +48,7 @@ TEST_CASE("inbox: a symlink is refused, even to a regular file in the same direc
   CHECK(real->sha256.size() == 64);
 }
 
-TEST_CASE("inbox: a recently written file waits for settle; FIFOs and folders are not taken") {
+TEST_CASE("inbox: a recently written file waits for settle, FIFOs and folders are not taken") {
   Dir d;
   d.tmp.write("fresh.png", "bytes");
   REQUIRE(::mkfifo((d.tmp.path() + "/pipe.png").c_str(), 0600) == 0);
