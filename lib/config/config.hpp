@@ -147,6 +147,7 @@ struct ResourceConfig {
   std::optional<IncrementalConfig> incremental;
   OnNotFound on_not_found = OnNotFound::skip;
   std::optional<int> max_table_nesting;
+  std::optional<std::int64_t> max_pages;  // past it the resource fails (unset: no bound)
 };
 
 using GenerateKind = magichour::CreateKind;
@@ -157,6 +158,7 @@ struct GenerateConfig {
   std::vector<boost::json::object> requests;   // explicit request bodies
   std::optional<boost::json::object> request;  // template applied to each from_dir file
   std::optional<std::string> from_dir;
+  Duration settle{5'000};  // from_dir: a file's mtime this old (or a rename in) before it is taken
 };
 
 struct JobSchedule {

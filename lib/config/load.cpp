@@ -686,7 +686,7 @@ class Loader {
   bool resource(const YAML::Node& n, const std::string& path, ResourceConfig& r) {
     if (!check_map(n, path,
                    {"name", "endpoint", "primary_key", "write_disposition", "incremental", "on_not_found",
-                    "max_table_nesting"})) {
+                    "max_table_nesting", "max_pages"})) {
       return false;
     }
     std::size_t before = errors_.size();
@@ -726,6 +726,8 @@ class Loader {
     if (auto i = get_enum(n, "on_not_found", path, {"skip", "fail"})) r.on_not_found = static_cast<OnNotFound>(*i);
     int nesting = 0;
     if (get_int_as(n, "max_table_nesting", path, nesting, 0, 1000)) r.max_table_nesting = nesting;
+    std::int64_t max_pages = 0;
+    if (get_int(n, "max_pages", path, max_pages, 1, std::numeric_limits<std::int64_t>::max())) r.max_pages = max_pages;
     if (const YAML::Node inc = n["incremental"]; inc.IsDefined()) {
       std::string ip = child(path, "incremental");
       if (check_map(inc, ip, {"cursor_path", "initial_value", "param"})) {
@@ -992,7 +994,7 @@ class Loader {
   }
 
   bool generate(const YAML::Node& n, const std::string& path, GenerateConfig& g) {
-    if (!check_map(n, path, {"resource", "requests", "request", "from_dir"})) return false;
+    if (!check_map(n, path, {"resource", "requests", "request", "from_dir", "settle"})) return false;
     std::size_t before = errors_.size();
     auto kind = get_enum(n, "resource", path, {"ai_image_generator", "ai_image_upscaler"});
     if (!n["resource"].IsDefined()) error(n, child(path, "resource"), "required key 'resource' is missing");
@@ -1019,6 +1021,9 @@ class Loader {
     }
     std::string dir;
     if (get_string(n, "from_dir", path, dir)) g.from_dir = absolute(dir);
+    if (get_duration(n, "settle", path, g.settle) && !g.from_dir) {
+      error(n["settle"], child(path, "settle"), "settle is only for from_dir");
+    }
 
     if (g.kind == GenerateKind::image_generator) {
       if (g.from_dir) error(n["from_dir"], child(path, "from_dir"), "from_dir is only for ai_image_upscaler");

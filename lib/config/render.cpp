@@ -129,6 +129,7 @@ std::string render(const Config& c) {
     }
     out << YAML::Key << "write_disposition" << YAML::Value << std::string(normalize::to_string(r.write_disposition));
     out << YAML::Key << "on_not_found" << YAML::Value << (r.on_not_found == OnNotFound::skip ? "skip" : "fail");
+    if (r.max_pages) out << YAML::Key << "max_pages" << YAML::Value << *r.max_pages;
     if (r.incremental) {
       out << YAML::Key << "incremental" << YAML::Value << YAML::BeginMap << YAML::Key << "cursor_path" << YAML::Value
           << r.incremental->cursor_path << YAML::Key << "param" << YAML::Value << r.incremental->param << YAML::Key
@@ -160,7 +161,10 @@ std::string render(const Config& c) {
       out << YAML::Key << "generate" << YAML::Value << YAML::BeginSeq;
       for (const auto& g : j.generate) {
         out << YAML::BeginMap << YAML::Key << "resource" << YAML::Value << g.resource;
-        if (g.from_dir) out << YAML::Key << "from_dir" << YAML::Value << *g.from_dir;
+        if (g.from_dir) {
+          out << YAML::Key << "from_dir" << YAML::Value << *g.from_dir;
+          out << YAML::Key << "settle" << YAML::Value << d(g.settle);
+        }
         if (g.request) {
           out << YAML::Key << "request" << YAML::Value;
           emit_json(out, *g.request);

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "extract/page_guard.hpp"
 #include "extract/select.hpp"
 #include "log/log.hpp"
 #include "monitor/monitors.hpp"
@@ -276,12 +277,15 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
   auto find = [](const json::value& root, const std::optional<config::JsonPath>& path) -> const json::value* {
     return path ? find_value(root, *path) : nullptr;
   };
+  PageGuard guard(r.max_pages);
   try {
     for (;;) {
       if (is_cancelled(ctx)) {
         out.status = "cancelled";
         break;
       }
+      // Before the request: a looping cursor or link never fetches (nor loads) a page twice.
+      if (auto stop = guard.admit(next)) throw std::runtime_error(*stop);
       // POST (dlt's `method: POST` + `json:`): the same body on every page; `params` and the
       // paginators' parameters stay in the query string, as for GET (paginators name query
       // parameters only), so every paginator pages a POST the same way.

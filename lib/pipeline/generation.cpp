@@ -17,6 +17,7 @@
 #include "monitor/monitors.hpp"
 #include "pipeline/archive.hpp"
 #include "pipeline/credit_guard.hpp"
+#include "pipeline/inbox.hpp"
 #include "util/hash.hpp"
 
 namespace mh::pipeline {
@@ -35,20 +36,6 @@ struct Planned {
   std::optional<std::string> file;  // from_dir: the local file to upload first
 };
 
-std::string file_sha256(const std::string& path) {
-  util::Sha256 h;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot read " + path);
-  char buf[64 * 1024];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    h.update(std::string_view(buf, static_cast<std::size_t>(n)));
-  }
-  ::close(fd);
-  return h.hex_digest();
-}
-
 std::string extension_of(const std::string& url_or_path, const std::string& fallback) {
   std::string path = url_or_path.substr(0, url_or_path.find('?'));
   auto slash = path.find_last_of('/');
@@ -60,7 +47,8 @@ std::string extension_of(const std::string& url_or_path, const std::string& fall
 }
 
 // What the job asks for, each request with its ledger key (stable across a resumed run).
-std::vector<Planned> plan(const config::JobConfig& job, const config::GenerateConfig& g, std::int64_t run_id) {
+std::vector<Planned> plan(const config::JobConfig& job, const config::GenerateConfig& g, std::int64_t run_id,
+                          const std::string& state_dir) {
   std::vector<Planned> out;
   std::map<std::string, int> seen;  // the same body twice in a run is two requests: occurrence counts
   for (const auto& r : g.requests) {
@@ -71,21 +59,21 @@ std::vector<Planned> plan(const config::JobConfig& job, const config::GenerateCo
     out.push_back({key, r, std::nullopt});
   }
   if (g.from_dir) {
-    std::error_code ec;
-    std::vector<std::string> files;
-    for (const auto& e : fs::directory_iterator(*g.from_dir, ec)) {
-      if (!e.is_regular_file()) continue;
-      std::string ext = extension_of(e.path().string(), "");
+    auto image = [](const std::string& name) {
       static const std::vector<std::string> kImages{"png",  "jpg", "jpeg", "webp", "heic", "heif",
                                                     "avif", "bmp", "tif",  "tiff", "jfif", "jp2"};
-      if (std::find(kImages.begin(), kImages.end(), ext) != kImages.end()) files.push_back(e.path().string());
-    }
-    if (ec) throw std::runtime_error("cannot list from_dir " + *g.from_dir + ": " + ec.message());
-    std::sort(files.begin(), files.end());
-    for (const auto& f : files) {
+      return std::find(kImages.begin(), kImages.end(), extension_of(name, "")) != kImages.end();
+    };
+    // The hash cache: one file per job, entry and directory under state_dir (see configuration.md).
+    std::error_code ec;
+    const std::string cache_dir = state_dir + "/inbox";
+    fs::create_directories(cache_dir, ec);
+    std::optional<std::string> cache;
+    if (!ec) cache = cache_dir + "/" + util::sha256_hex(job.name + "|" + g.resource + "|" + *g.from_dir) + ".json";
+    for (const auto& f : scan_inbox(*g.from_dir, g.settle, cache, image)) {
       // Each file once, ever: the key is its content, not the run.
-      std::string key = util::sha256_hex("file:" + job.name + "|" + g.resource + "|" + file_sha256(f));
-      out.push_back({key, g.request.value_or(json::object{}), f});
+      std::string key = util::sha256_hex("file:" + job.name + "|" + g.resource + "|" + f.sha256);
+      out.push_back({key, g.request.value_or(json::object{}), f.path});
     }
   }
   return out;
@@ -119,7 +107,7 @@ class Generation {
   }
 
   asio::awaitable<GenerationOutcome> run(bool resuming, extract::PageSink& sink) {
-    auto make_plan = [&] { return plan(job_, g_, run_id_); };
+    auto make_plan = [&] { return plan(job_, g_, run_id_, sv_.config->state_dir); };
     planned_ = co_await async::run_blocking(sv_.blocking, make_plan);
     co_await take_up_ledger(resuming);
     auto committed_q = [&] { return db::committed_credits(sv_.db, run_id_); };

@@ -289,7 +289,7 @@ TEST_CASE("jobs: upscaling each new file of from_dir once") {
   Setup s(sim,
           "jobs:\n  - name: upscale_inbox\n    every: 10m\n    generate:\n      - resource: ai_image_upscaler\n"
           "        from_dir: " +
-              inbox.path() + "\n        request: {scale_factor: 2, style: {mode: preserve}}\n");
+              inbox.path() + "\n        settle: 0s\n        request: {scale_factor: 2, style: {mode: preserve}}\n");
   auto r = s.run("upscale_inbox");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

@@ -752,6 +752,27 @@ HttpResponse Simulator::test_listing(const HttpRequest& req) {
     if (!next.empty()) res.set_header("Link", "<" + options_.public_url + next + ">; rel=\"next\"");
     return res;
   }
+  // Hostile paginators. `cursor-loop`, `links-loop` and `header-links-loop` serve pages at
+  // 0, 10, 20 and then point back to 10 (an earlier page, not the last one); `endless` hands
+  // out a fresh cursor forever, one item a page.
+  if (kind == "cursor-loop" || kind == "links-loop" || kind == "header-links-loop") {
+    const bool cursor = kind == "cursor-loop";
+    std::int64_t at = param(cursor ? "cursor" : "after", 0);
+    const std::string to = std::to_string(at >= 20 ? 10 : at + 10);
+    const std::string next = "/v1/_test/saved-items/" + kind + "?after=" + to;
+    if (cursor) return HttpResponse::json(200, "{\"items\":" + items(at, at + 10) + ",\"next_cursor\":\"" + to + "\"}");
+    if (kind == "links-loop") {
+      return HttpResponse::json(200, "{\"results\":" + items(at, at + 10) + ",\"next\":\"" + next + "\"}");
+    }
+    auto res = HttpResponse::json(200, items(at, at + 10));
+    res.set_header("Link", "<" + options_.public_url + next + ">; rel=\"next\"");
+    return res;
+  }
+  if (kind == "endless") {
+    std::int64_t at = param("cursor", 0);
+    return HttpResponse::json(
+        200, "{\"items\":" + items(at % n, at % n + 1) + ",\"next_cursor\":\"" + std::to_string(at + 1) + "\"}");
+  }
   if (kind == "typed-int" || kind == "typed-text") {  // one field, `size`, as an integer or as text
     const bool text = kind == "typed-text";
     std::string out = "{\"items\":[";

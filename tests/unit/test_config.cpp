@@ -303,3 +303,41 @@ TEST_CASE("magichour: every documented POST endpoint counts as a create, listing
     CHECK_FALSE(is_create_endpoint(p));
   }
 }
+
+TEST_CASE("config: max_pages bounds a resource, settle is for from_dir only, both are rendered") {
+  Env env;
+  auto r = load(R"(
+magic_hour: {api_key: k-123456}
+resources:
+  - {name: things, endpoint: things, max_pages: 7}
+jobs:
+  - name: a
+    every: 1h
+    resources: [things]
+    generate: [{resource: ai_image_upscaler, from_dir: /in, settle: 30s, request: {scale_factor: 2}}]
+)",
+                env);
+  INFO(errors_of(r));
+  REQUIRE(r.config);
+  CHECK(r.config->resources[0].max_pages == 7);
+  CHECK(r.config->jobs[0].generate[0].settle == std::chrono::seconds(30));
+  std::string out = render(*r.config);
+  CHECK(out.find("max_pages: 7") != std::string::npos);
+  CHECK(out.find("settle: 30s") != std::string::npos);
+
+  auto bad = load(R"(
+magic_hour: {api_key: k-123456}
+resources:
+  - {name: things, endpoint: things, max_pages: 0}
+jobs:
+  - name: a
+    every: 1h
+    resources: [things]
+    generate: [{resource: ai_image_generator, settle: 1s, requests: [{image_count: 1, style: {prompt: x}}]}]
+)",
+                  env);
+  CHECK_FALSE(bad.config);
+  std::string errors = errors_of(bad);
+  CHECK(errors.find("resources[0].max_pages") != std::string::npos);
+  CHECK(errors.find("settle is only for from_dir") != std::string::npos);
+}

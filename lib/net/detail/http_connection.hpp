@@ -114,7 +114,7 @@ asio::awaitable<void> send_file_body(Stream& stream, const ClientRequest& req, c
   auto file = std::make_shared<BlockingFile>();
   std::uint64_t size = 0;
   auto open_file = [&] {
-    file->fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    file->fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);  // from_dir refuses symlinks
     if (file->fd < 0) fail(TransportError::Kind::io, false, "cannot read '" + path + "': " + std::strerror(errno));
     off_t end = ::lseek(file->fd, 0, SEEK_END);
     ::lseek(file->fd, 0, SEEK_SET);
