@@ -150,6 +150,29 @@ TEST_CASE(
   CHECK(proxy.tunnels() == 1);
 }
 
+TEST_CASE("client: a pooled connection idle for idle_keepalive is closed, not only left unused") {
+  TempDir dir;
+  TlsFiles tls = make_tls_files(dir);
+  SimProcess sim({"--tls-cert", tls.cert, "--tls-key", tls.key});
+  ConnectProxy proxy;  // sees when the client closes its connection
+  UpstreamOptions o;
+  o.http.ca_file = tls.ca;
+  o.http.proxy.https_proxy = proxy.url();
+  o.http.idle_keepalive = 300ms;
+  Upstream up(sim, o);
+  CHECK(up.run(up.client.account()).credits == 10000);
+  CHECK(proxy.open_tunnels() == 1);
+  // Nothing else is asked: the pool itself closes the idle connection.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (proxy.open_tunnels() != 0 && std::chrono::steady_clock::now() < deadline) {
+    up.io.restart();
+    up.io.run_for(50ms);
+  }
+  CHECK(proxy.open_tunnels() == 0);
+  CHECK(up.run(up.client.account()).credits == 10000);  // a fresh one after that
+  CHECK(proxy.tunnels() == 2);
+}
+
 TEST_CASE("client: a URL with CR, LF or another control character is refused before any byte is sent") {
   SimProcess sim;
   Upstream up(sim);
