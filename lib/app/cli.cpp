@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/commands.hpp"
+#include "app/process_guard.hpp"
 #include "app/serve.hpp"
 #include "app/version.hpp"
 #include "config/load.hpp"
@@ -92,8 +93,12 @@ int cmd_serve(const Args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before any secret is read: no core dump may hold one.
+  const std::vector<std::string> unhardened = harden_process();
   // systemd sets JOURNAL_STREAM for a service whose stderr goes to the journal.
   log::set_syslog_prefix(std::getenv("JOURNAL_STREAM") != nullptr);
+  // systemd's SystemCallFilter refuses setrlimit; its LimitCORE=0 did the same already.
+  for (const auto& f : unhardened) log::debug("process hardening not applied", {{"what", f}});
 
   Args args;
   std::vector<std::string> argv_list(argv + 1, argv + argc);

@@ -161,14 +161,14 @@ class Daemon {
     return true;
   }
 
-  std::vector<std::string> not_ready() const {
-    std::vector<std::string> reasons;
-    if (stopping_) reasons.push_back("shutting down");
+  std::vector<control::NotReady> not_ready() const {
+    std::vector<control::NotReady> reasons;
+    if (stopping_) reasons.push_back({"shutdown", "shutting down"});
     if (!ready_) {
-      reasons.push_back(db_error_.empty() ? std::string("connecting to and migrating the database")
-                                          : "database not ready: " + db_error_);
+      reasons.push_back({"database", db_error_.empty() ? std::string("connecting to and migrating the database")
+                                                       : "database not ready: " + db_error_});
     } else if (const auto& pg = postgres_->state(); pg.probed && !pg.up) {
-      reasons.push_back("postgres unreachable: " + pg.last_error);
+      reasons.push_back({"postgres", "postgres unreachable: " + pg.last_error});
     }
     return reasons;
   }

@@ -75,6 +75,9 @@ struct ControlConfig {
   int max_connections = 1024;     // beyond: the oldest idle connection is closed, else 503
   Duration read_timeout{10'000};  // one request, once its first byte arrived (slow clients are cut off)
   Duration idle_timeout{60'000};  // a keep-alive connection waiting for its next request
+  // Host header names (no port) the control plane answers; empty: the loopback
+  // names when the listener is on loopback, else any (DNS rebinding guard).
+  std::vector<std::string> allowed_hosts;
 };
 
 struct CreditsMonitorConfig {

@@ -600,7 +600,8 @@ class Loader {
     const std::string path = "control";
     if (!n.IsDefined() || n.IsNull()) return;
     if (!check_map(n, path,
-                   {"listen", "token", "token_file", "tls", "max_connections", "read_timeout", "idle_timeout"}))
+                   {"listen", "token", "token_file", "tls", "max_connections", "read_timeout", "idle_timeout",
+                    "allowed_hosts"}))
       return;
     if (get_string(n, "listen", path, c.listen)) {
       if (!split_listen(c.listen, c.host, c.port)) {
@@ -612,6 +613,7 @@ class Loader {
     get_int_as(n, "max_connections", path, c.max_connections, 1, 100000);
     get_duration(n, "read_timeout", path, c.read_timeout, Duration(100));
     get_duration(n, "idle_timeout", path, c.idle_timeout, Duration(100));
+    if (const YAML::Node h = n["allowed_hosts"]; h.IsDefined()) allowed_hosts(h, child(path, "allowed_hosts"), c);
     if (const YAML::Node t = n["tls"]; t.IsDefined()) {
       std::string tp = child(path, "tls");
       if (check_map(t, tp, {"cert_file", "key_file"})) {
@@ -620,6 +622,26 @@ class Loader {
         ok = get_file(t, "key_file", tp, tls.key_file, true) && ok;
         if (ok) c.tls = tls;
       }
+    }
+  }
+
+  void allowed_hosts(const YAML::Node& n, const std::string& path, ControlConfig& c) {
+    if (!n.IsSequence()) {
+      error(n, path, "expected a list of host names, got " + std::string(kind_name(n)));
+      return;
+    }
+    std::size_t i = 0;
+    for (const auto& item : n) {
+      std::string ip = index(path, i++);
+      auto name = scalar(item, ip);
+      if (!name) continue;
+      std::string host = *name;
+      std::transform(host.begin(), host.end(), host.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      if (host.empty() || host.find_first_of(" /:@\t") != std::string::npos) {
+        error(item, ip, "'" + *name + "' is not a host name without a port (e.g. mhloader.internal or 10.0.0.5)");
+        continue;
+      }
+      c.allowed_hosts.push_back(std::move(host));
     }
   }
 

@@ -87,6 +87,11 @@ std::string render(const Config& c) {
   out << YAML::Key << "listen" << YAML::Value << ctl.listen;
   emit_secret(out, "token", ctl.token);
   out << YAML::Key << "max_connections" << YAML::Value << ctl.max_connections;
+  if (!ctl.allowed_hosts.empty()) {
+    out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const auto& h : ctl.allowed_hosts) out << h;
+    out << YAML::EndSeq;
+  }
   if (ctl.tls) {
     out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap << YAML::Key << "cert_file" << YAML::Value
         << ctl.tls->cert_file << YAML::Key << "key_file" << YAML::Value << ctl.tls->key_file << YAML::EndMap;

@@ -1,5 +1,6 @@
 #include "control/control_plane.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -7,6 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -76,6 +78,22 @@ std::optional<std::string> enum_param(const HttpRequest& r, std::string_view nam
     list += list.empty() ? a : std::string(", ") + a;
   }
   throw Problem(400, "query parameter '" + std::string(name) + "' must be one of " + list);
+}
+
+// A listener address only this machine reaches.
+bool is_loopback(const std::string& host) { return host == "localhost" || host == "::1" || host.starts_with("127."); }
+
+// The host of a Host header: lower case, without the port and IPv6 brackets.
+std::string host_name(std::string_view header) {
+  std::string_view h = header;
+  if (h.starts_with("[")) {
+    h = h.substr(1, h.find(']') == std::string_view::npos ? h.size() : h.find(']') - 1);
+  } else if (auto colon = h.rfind(':'); colon != std::string_view::npos) {
+    h = h.substr(0, colon);
+  }
+  std::string out(h);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
 }
 
 }  // namespace
@@ -350,18 +368,32 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
     co_return json_response(200, json::object{{"status", "healthy"}});
   }
 
-  asio::awaitable<HttpResponse> ready(const HttpRequest&, const PathParams&) {
-    std::vector<std::string> reasons = deps.not_ready();
-    if (reasons.empty()) co_return json_response(200, json::object{{"status", "ready"}});
+  // Without the token only the names of the failing checks: libpq's text names the
+  // database host and user, which an unauthenticated prober has no business reading.
+  asio::awaitable<HttpResponse> ready(const HttpRequest& req, const PathParams&) {
+    std::vector<NotReady> failing = deps.not_ready();
+    if (failing.empty()) co_return json_response(200, json::object{{"status", "ready"}});
+    json::array checks;
+    std::string names;
+    for (const auto& f : failing) {
+      checks.push_back(json::value(f.check));
+      names += (names.empty() ? "" : ", ") + f.check;
+    }
+    if (!bearer_matches(req, deps.config()->control.token.value)) {
+      co_return problem_response(503, "not ready; failing checks: " + names, {{"failing", std::move(checks)}});
+    }
     json::array list;
-    for (auto& r : reasons) list.push_back(json::value(r));
-    std::string detail = reasons.front();
-    co_return problem_response(503, detail, {{"reasons", std::move(list)}});
+    for (auto& f : failing) list.push_back(json::value(f.reason));
+    co_return problem_response(503, failing.front().reason,
+                               {{"failing", std::move(checks)}, {"reasons", std::move(list)}});
   }
 
   asio::awaitable<HttpResponse> reload(const HttpRequest& req, const PathParams&) {
-    // No token on /-/* (DESIGN.md); but a web page must not make a browser post here.
+    // No token on /-/* (DESIGN.md) while only this host can reach it; but a web page
+    // must not make a browser post here.
     if (req.header("Origin")) throw Problem(403, "cross-origin requests to /-/reload are refused");
+    if (!is_loopback(deps.config()->control.host) && !bearer_matches(req, deps.config()->control.token.value))
+      co_return unauthorized();
     ReloadResult r = co_await deps.reload();
     if (r.refused == ReloadResult::Refused::shutting_down) throw Problem(503, "mhloader is shutting down");
     if (r.refused == ReloadResult::Refused::in_progress) throw Problem(409, "a reload is already in progress");
@@ -398,6 +430,23 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
 
   // ----- dispatch ----------------------------------------------------------------------------
 
+  // DNS rebinding: a web page whose name resolves to this listener sends its own
+  // name as Host. The probes are exempt: they reveal nothing and Kubernetes sends
+  // the pod's IP. No Host header (HTTP/1.0 probes) is no browser.
+  bool host_allowed(const HttpRequest& req) const {
+    if (req.path == "/-/healthy" || req.path == "/-/ready") return true;
+    const auto header = req.header("Host");
+    if (!header) return true;
+    const auto cfg = deps.config();
+    std::vector<std::string> allowed = cfg->control.allowed_hosts;
+    if (allowed.empty()) {
+      if (!is_loopback(cfg->control.host)) return true;
+      allowed = {"localhost", "127.0.0.1", "::1"};
+    }
+    const std::string host = host_name(*header);
+    return std::find(allowed.begin(), allowed.end(), host) != allowed.end();
+  }
+
   HttpResponse unauthorized() const {
     const bool configured = !deps.config()->control.token.value.empty();
     HttpResponse r =
@@ -415,6 +464,11 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
       if (!token_ok) token_ok = bearer_matches(req, deps.config()->control.token.value);
       return *token_ok;
     };
+    if (!host_allowed(req)) {
+      co_return problem_response(403,
+                                 "the Host header names a host this control plane does not answer for "
+                                 "(control.allowed_hosts)");
+    }
     if (api && !authorized()) co_return unauthorized();
     Match m = router.match(req.method, req.path);
     if (!m.route) {

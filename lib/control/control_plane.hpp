@@ -44,6 +44,13 @@ struct ReloadResult {
   std::vector<std::string> warnings;
 };
 
+// One failing readiness check: `check` is its name ("shutdown", "database",
+// "postgres"), all a client without the token sees; `reason` is for operators.
+struct NotReady {
+  std::string check;
+  std::string reason;  // redacted: no password, but libpq's host and user
+};
+
 // What the routes read and act on; all references outlive the control plane.
 struct ControlDeps {
   boost::asio::io_context& io;
@@ -55,7 +62,7 @@ struct ControlDeps {
   metrics::Metrics& metrics;
   std::function<std::shared_ptr<const config::Config>()> config;  // the running configuration
   std::function<boost::asio::awaitable<ReloadResult>()> reload;   // the SIGHUP path
-  std::function<std::vector<std::string>()> not_ready;            // why not ready; empty when ready
+  std::function<std::vector<NotReady>()> not_ready;               // why not ready; empty when ready
 };
 
 class ControlPlane {

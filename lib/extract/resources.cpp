@@ -5,6 +5,7 @@
 #include "extract/page_guard.hpp"
 #include "extract/select.hpp"
 #include "log/log.hpp"
+#include "magichour/catalog.hpp"
 #include "monitor/monitors.hpp"
 #include "net/http_message.hpp"
 #include "net/url.hpp"
@@ -42,6 +43,14 @@ normalize::Resource rest_hints(const config::ResourceConfig& r) {
 }
 
 namespace {
+
+// The path of a next-page request: a full URL's target, or the relative path itself.
+std::string path_of(const std::string& next) {
+  if (next.find("://") == std::string::npos) return next;
+  std::string err;
+  auto url = net::parse_url(next, err);
+  return url ? url->target : next;
+}
 
 bool is_cancelled(const Context& ctx) { return ctx.cancelled != nullptr && *ctx.cancelled; }
 
@@ -398,6 +407,13 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
         }
       }
       if (!following) break;
+      // The same body posted to a create endpoint would create (and bill) projects
+      // outside the ledger: a POST resource's next page must not lead there.
+      if (ep.method == "POST" && magichour::is_create_endpoint(path_of(*following))) {
+        throw std::runtime_error("the next page of POST resource '" + r.name +
+                                 "' points at a Magic Hour create endpoint; refused (it would create and bill "
+                                 "projects)");
+      }
       next = *following;
     }
   } catch (const ApiError& e) {

@@ -1,7 +1,11 @@
 #include "magichour/catalog.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <iterator>
+#include <string>
+
+#include "net/http_message.hpp"
 
 namespace mh::magichour {
 
@@ -161,12 +165,28 @@ bool is_create_endpoint(std::string_view path) {
                                                 "ai-voice-cloner",
                                                 "ai-video-translator",
                                                 "ai-photo-editor"};
-  path = path.substr(0, path.find_first_of("?#"));
-  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  if (path.starts_with("v1/")) path.remove_prefix(3);
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  // Compared as the server resolves it: percent-decoded, `.` and empty segments dropped,
+  // `..` going up, case folded; so `v1//ai-image-generator`, `./%61i-image-generator` and
+  // `x/../ai-image-generator` are creates too.
+  const std::string decoded = net::url_decode(path.substr(0, path.find_first_of("?#")), false);
+  std::vector<std::string> segments;
+  for (std::size_t start = 0; start <= decoded.size();) {
+    std::size_t end = decoded.find('/', start);
+    if (end == std::string::npos) end = decoded.size();
+    std::string seg = decoded.substr(start, end - start);
+    std::transform(seg.begin(), seg.end(), seg.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (seg == "..") {
+      if (!segments.empty()) segments.pop_back();
+    } else if (!seg.empty() && seg != ".") {
+      segments.push_back(std::move(seg));
+    }
+    start = end + 1;
+  }
+  if (!segments.empty() && segments.front() == "v1") segments.erase(segments.begin());
+  std::string normalized;
+  for (const auto& seg : segments) normalized += (normalized.empty() ? "" : "/") + seg;
   for (auto p : kPosts) {
-    if (path == p) return true;
+    if (normalized == p) return true;
   }
   return false;
 }

@@ -172,7 +172,14 @@ void Metrics::run_finished(std::string_view job, std::string_view outcome, doubl
   impl_->run_in_progress.Add({{"job", j}}).Decrement();
   impl_->runs.Add({{"job", j}, {"outcome", str(outcome)}}).Increment();
   impl_->run_duration.Add({{"job", j}}, kRunBuckets).Observe(seconds);
+  std::map<std::string, std::uint64_t> by_root;
   for (const auto& [table, rows] : table_rows) {
+    // dlt names a nested table <parent>__<key>; the part before the first `__` is the
+    // configured resource's table (or a _dlt_ system table).
+    const auto sep = table.find("__", 1);
+    by_root[table.substr(0, sep)] += rows;
+  }
+  for (const auto& [table, rows] : by_root) {
     impl_->rows_loaded.Add({{"job", j}, {"table", table}}).Increment(static_cast<double>(rows));
   }
 }

@@ -32,7 +32,9 @@ class Metrics {
   // Jobs and runs. declare_jobs() gives the configured jobs their series at 0.
   void declare_jobs(const std::vector<std::string>& jobs);
   void run_started(std::string_view job);
-  // `outcome`: succeeded | failed | cancelled | skipped | partial.
+  // `outcome`: succeeded | failed | cancelled | skipped | partial. Rows of a nested
+  // table (`<root>__<key>…`) count under its root table: the keys of upstream JSON
+  // name nested tables and must not mint label values.
   void run_finished(std::string_view job, std::string_view outcome, double seconds,
                     const std::map<std::string, std::uint64_t>& table_rows);
   void run_skipped(std::string_view job);  // a tick that did not run (still running, or running elsewhere)

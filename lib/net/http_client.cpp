@@ -5,6 +5,7 @@
 
 #include "config/duration.hpp"
 #include "net/detail/http_connection.hpp"
+#include "util/codec.hpp"
 
 namespace mh::net {
 
@@ -76,6 +77,13 @@ asio::awaitable<beast::tcp_stream> connect_tcp(HttpClient::Impl& impl, const Url
     std::string err;
     proxy = parse_url(*p, err);
     if (!proxy) detail::fail(TransportError::Kind::proxy, false, "invalid proxy setting: " + err);
+    // TLS to the proxy itself is not implemented: refused rather than sending the
+    // CONNECT (and its credentials) in the clear to a proxy that expects TLS.
+    if (proxy->tls()) {
+      detail::fail(TransportError::Kind::proxy, false,
+                   "proxy " + proxy->authority() +
+                       ": an https:// proxy is not supported; use an http:// proxy (the tunnel inside is TLS)");
+    }
   }
   const Url& peer = proxy ? *proxy : url;
   asio::ip::tcp::resolver resolver(impl.io);
@@ -108,6 +116,9 @@ asio::awaitable<beast::tcp_stream> connect_tcp(HttpClient::Impl& impl, const Url
     http::request<http::empty_body> req{http::verb::connect, url.authority(), 11};
     req.set(http::field::host, url.authority());
     req.set(http::field::user_agent, o.user_agent);
+    // user:password@ of the proxy URL (percent-decoded); the error messages name only host:port.
+    if (!proxy->userinfo.empty())
+      req.set(http::field::proxy_authorization, "Basic " + util::base64_encode(url_decode(proxy->userinfo, false)));
     auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
     beast::flat_buffer buffer;
     http::response_parser<http::empty_body> p;
@@ -126,6 +137,20 @@ asio::awaitable<beast::tcp_stream> connect_tcp(HttpClient::Impl& impl, const Url
   }
   stream.expires_never();
   co_return stream;
+}
+
+// Closes the pooled connections of `origin` idle for idle_keepalive: a socket the
+// client will not reuse is not kept open (nor is the server's slot held) until the next request.
+asio::awaitable<void> close_expired(std::weak_ptr<HttpClient::Impl> weak, std::string origin,
+                                    std::chrono::milliseconds after) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, after);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  auto impl = weak.lock();
+  if (!impl) co_return;
+  auto it = impl->idle.find(origin);
+  if (it == impl->idle.end()) co_return;
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(it->second, [&](const auto& c) { return now - c->idle_since >= impl->options.idle_keepalive; });
 }
 
 asio::awaitable<std::unique_ptr<ClientConnection>> open_connection(HttpClient::Impl& impl, const Url& url) {
@@ -185,6 +210,7 @@ asio::awaitable<ClientResponse> HttpClient::send(const ClientRequest& request) {
     if (idle.size() < impl->options.max_idle_per_origin) {
       conn->idle_since = std::chrono::steady_clock::now();
       idle.push_back(std::move(conn));
+      asio::co_spawn(impl->io, close_expired(impl, origin, impl->options.idle_keepalive), asio::detached);
     }
   }
   co_return response;

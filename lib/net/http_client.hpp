@@ -45,7 +45,7 @@ struct HttpClientOptions {
   bool system_trust = true;
   std::string user_agent = "mhloader";
   std::size_t max_idle_per_origin = 16;
-  std::chrono::milliseconds idle_keepalive{30'000};  // pooled connections older than this are not reused
+  std::chrono::milliseconds idle_keepalive{30'000};  // pooled connections idle this long are closed
   ProxySettings proxy;
 };
 

@@ -8,8 +8,9 @@ namespace mh::net {
 namespace {
 
 asio::awaitable<void> plain_session(std::shared_ptr<HttpServer::Impl> impl, asio::ip::tcp::socket socket) {
+  detail::SessionSlot slot(impl);
   beast::tcp_stream stream(std::move(socket));
-  co_await detail::serve_connection(impl, stream, false);
+  co_await detail::serve_connection(impl, stream, false, slot);
 }
 
 // Over the cap: answer 503 right away instead of leaving the client hanging.

@@ -24,12 +24,17 @@ std::shared_ptr<void> make_tls_context(const HttpServerOptions& o) {
 
 namespace {
 asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, asio::ip::tcp::socket socket) {
+  // The handshake holds a connection slot (max_connections) and has read_timeout to
+  // finish; a client that connected but sends nothing counts as idle and can be evicted.
+  SessionSlot slot(impl);
   auto& ctx = *static_cast<ssl::context*>(impl->tls_context.get());
   beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), ctx);
-  beast::get_lowest_layer(stream).expires_after(impl->options.read_timeout);
+  auto& tcp = beast::get_lowest_layer(stream);
+  slot->cancel = [&tcp] { tcp.cancel(); };
+  tcp.expires_after(impl->options.read_timeout);
   auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, asio::as_tuple(asio::use_awaitable));
-  if (ec) co_return;  // not TLS, wrong version, or timed out: nothing to answer
-  co_await serve_connection(impl, stream, true);
+  if (ec) co_return;  // not TLS, wrong version, timed out or evicted: nothing to answer
+  co_await serve_connection(impl, stream, true, slot);
 }
 }  // namespace
 

@@ -21,6 +21,15 @@ std::string Url::origin() const { return scheme + "://" + authority(); }
 
 std::optional<Url> parse_url(std::string_view text, std::string& error) {
   Url u;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c <= 0x20 || c == 0x7f) {
+      // The URL itself is not quoted: its control characters would reach the log.
+      error = "a URL with a control character or a space (byte 0x" + std::string(1, "0123456789abcdef"[c >> 4]) +
+              std::string(1, "0123456789abcdef"[c & 15]) + " at offset " + std::to_string(i) + ") is refused";
+      return std::nullopt;
+    }
+  }
   std::size_t sep = text.find("://");
   if (sep == std::string_view::npos) {
     error = "'" + std::string(text) + "' is not an absolute URL";
@@ -35,7 +44,10 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
   std::string_view rest = text.substr(sep + 3);
   std::size_t path_start = rest.find_first_of("/?#");
   std::string_view authority = rest.substr(0, path_start);
-  if (auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);  // userinfo
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    u.userinfo = std::string(authority.substr(0, at));
+    authority.remove_prefix(at + 1);
+  }
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
     std::size_t close = authority.find(']');

@@ -12,7 +12,8 @@ struct Url {
   std::string scheme;  // "http" | "https"
   std::string host;    // without brackets for IPv6
   std::uint16_t port = 0;
-  std::string target;  // path and query, at least "/"
+  std::string target;    // path and query, at least "/"
+  std::string userinfo;  // "user:password" before '@', as written (percent-encoded); empty when none
 
   bool tls() const { return scheme == "https"; }
   bool host_is_ip() const;
@@ -20,7 +21,9 @@ struct Url {
   std::string origin() const;     // scheme://authority
 };
 
-// nullopt with `error` for anything but an absolute http(s) URL.
+// nullopt with `error` for anything but an absolute http(s) URL. A URL holding a
+// control character (CR, LF, NUL, DEL, …) or a space is refused: it would end up
+// verbatim in a request line or a Host header and could split the request.
 std::optional<Url> parse_url(std::string_view text, std::string& error);
 
 // `reference` resolved against `base` (RFC 3986 subset: absolute URLs, absolute

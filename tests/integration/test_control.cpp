@@ -54,8 +54,9 @@ std::string jobs_yaml() {
 class Daemon {
  public:
   explicit Daemon(std::vector<std::string> sim_args = {}, std::string control_extra = "",
-                  std::optional<std::string> dsn = std::nullopt, const std::string& jobs = jobs_yaml())
-      : sim_(std::move(sim_args)) {
+                  std::optional<std::string> dsn = std::nullopt, const std::string& jobs = jobs_yaml(),
+                  std::string listen_host = "127.0.0.1")
+      : sim_(std::move(sim_args)), listen_host_(std::move(listen_host)) {
     dsn_ = dsn ? *dsn : db_.dsn();
     control_extra_ = std::move(control_extra);
     write_config(jobs);
@@ -64,7 +65,8 @@ class Daemon {
     REQUIRE_MESSAGE(child_->wait_for_err("msg=\"control plane listening\"", 20s), child_->err());
     std::smatch m;
     std::string err = child_->err();
-    REQUIRE(std::regex_search(err, m, std::regex(R"(listen=127\.0\.0\.1:(\d+))")));
+    REQUIRE(std::regex_search(
+        err, m, std::regex("listen=" + std::regex_replace(listen_host_, std::regex("\\."), "\\.") + R"(:(\d+))")));
     port_ = std::stoi(m[1]);
   }
   ~Daemon() {
@@ -75,13 +77,13 @@ class Daemon {
   }
 
   void write_config(const std::string& rest) {
-    config_ = dir_.write(
-        "mhloader.yaml",
-        "state_dir: " + dir_.path() + "/state\nmagic_hour:\n  base_url: " + sim_.base_url() +
-            "/v1\n  api_key: " + api_key_ + "\n" +
-            "  retry: {max_attempts: 2, initial_delay: 20ms, max_delay: 50ms}\n" + "destination:\n  dsn: \"" + dsn_ +
-            "\"\ncontrol:\n  listen: \"127.0.0.1:" + std::to_string(port_) + "\"\n  token: " + kToken + "\n" +
-            control_extra_ + "monitor:\n  credits: {interval: 1h}\n" + "  health: {interval: 1h}\n" + rest);
+    config_ = dir_.write("mhloader.yaml",
+                         "state_dir: " + dir_.path() + "/state\nmagic_hour:\n  base_url: " + sim_.base_url() +
+                             "/v1\n  api_key: " + api_key_ + "\n" +
+                             "  retry: {max_attempts: 2, initial_delay: 20ms, max_delay: 50ms}\n" +
+                             "destination:\n  dsn: \"" + dsn_ + "\"\ncontrol:\n  listen: \"" + listen_host_ + ":" +
+                             std::to_string(port_) + "\"\n  token: " + kToken + "\n" + control_extra_ +
+                             "monitor:\n  credits: {interval: 1h}\n" + "  health: {interval: 1h}\n" + rest);
   }
   bool wait_ready() { return child_->wait_for_err("msg=\"mhloader ready\"", 30s); }
   // For the next write_config.
@@ -120,6 +122,7 @@ class Daemon {
 
  private:
   SimProcess sim_;
+  std::string listen_host_;
   TempDatabase db_;
   TempDir dir_;
   std::string dsn_;
@@ -686,9 +689,17 @@ TEST_CASE("control: a run whose job lock connection dies fails loudly and loads 
 TEST_CASE("control: /-/ready is 503 with the reason while Postgres is unreachable, /-/healthy stays 200") {
   Daemon d({}, "", std::string("host=127.0.0.1 port=1 user=x dbname=x connect_timeout=1"));
   REQUIRE(d.child().wait_for_err("database not ready; retrying", 10s));
-  auto r = d.call("GET", "/-/ready", false);
+  // Without the token: only which check fails, not libpq's text with the host and user.
+  auto anon = d.call("GET", "/-/ready", false);
+  CHECK(anon.status == 503);
+  CHECK(anon.headers["content-type"] == "application/problem+json");
+  CHECK(anon.json().at("failing") == json::array{"database"});
+  CHECK_FALSE(anon.json().as_object().contains("reasons"));
+  CHECK(anon.body.find("127.0.0.1") == std::string::npos);
+  CHECK(anon.body.find("user") == std::string::npos);
+  auto r = d.call("GET", "/-/ready");
   CHECK(r.status == 503);
-  CHECK(r.headers["content-type"] == "application/problem+json");
+  CHECK(r.json().at("failing") == json::array{"database"});
   auto reasons = r.json().at("reasons").as_array();
   REQUIRE(reasons.size() >= 1);
   CHECK(std::string(reasons.at(0).as_string()).find("database not ready") == 0);
@@ -774,6 +785,31 @@ TEST_CASE("control: with control.tls the listener speaks HTTPS only") {
   CHECK(d.call("GET", "/-/healthy", false).status == 0);               // plain HTTP gets no answer
 }
 
+TEST_CASE(
+    "control: TLS handshakes count against max_connections, and one still in its handshake makes room like an idle "
+    "one") {
+  TempDir certs;
+  auto tls = mh::test::make_tls_files(certs);
+  // read_timeout (the handshake's bound too) far beyond the test: only eviction closes them.
+  Daemon d({}, "  tls: {cert_file: " + tls.cert + ", key_file: " + tls.key +
+                   "}\n  max_connections: 3\n  read_timeout: 300s\n");
+  REQUIRE(d.wait_ready());
+  std::vector<std::unique_ptr<RawConn>> silent;
+  for (int i = 0; i < 3; ++i) {
+    silent.push_back(std::make_unique<RawConn>(d.port()));
+    REQUIRE(silent.back()->ok());
+    std::this_thread::sleep_for(100ms);  // accepted in this order: the first is the oldest
+  }
+  RawConn fourth(d.port());
+  REQUIRE(fourth.ok());
+  bool closed = false;
+  silent.front()->read_until_close(10s, &closed);
+  CHECK(closed);  // the cap counted the three handshakes and evicted the oldest
+  CurlOptions o;
+  o.cacert = tls.ca;
+  CHECK(curl("GET", "https://127.0.0.1:" + std::to_string(d.port()) + "/-/healthy", o).status == 200);
+}
+
 TEST_CASE("control: Prometheus scrapes the daemon with deploy/'s scrape config and loads its rules") {
   Daemon d;
   REQUIRE(d.wait_ready());
@@ -854,7 +890,11 @@ TEST_CASE("control: /-/ready never shows the database password libpq quotes") {
   // libpq quotes a URI password with a bad percent escape in its error message.
   Daemon d({}, "", std::string("postgresql://mh:SECRETPW%zz@127.0.0.1:1/mh"));
   REQUIRE(d.child().wait_for_err("database not ready; retrying", 10s));
-  auto r = d.call("GET", "/-/ready", false);
+  auto anon = d.call("GET", "/-/ready", false);
+  CHECK(anon.status == 503);
+  CHECK(anon.body.find("SECRETPW") == std::string::npos);
+  CHECK(anon.body.find("***") == std::string::npos);  // no libpq text at all without the token
+  auto r = d.call("GET", "/-/ready");
   CHECK(r.status == 503);
   CHECK(r.body.find("SECRETPW") == std::string::npos);
   CHECK(r.body.find("***") != std::string::npos);
@@ -900,4 +940,55 @@ TEST_CASE("control: a Postgres outage delays a job's schedule and readiness, and
   }
   CHECK(ready);
   CHECK(d.child().err().find("schedule stopped on an error") == std::string::npos);
+}
+
+TEST_CASE("control: a Host header outside the allow-list is refused (DNS rebinding), the probes are exempt") {
+  auto with_host = [](const Daemon& d, const std::string& path, const std::string& host) {
+    CurlOptions o;
+    o.headers = {"Authorization: Bearer " + kToken, "Host: " + host};
+    return curl("GET", d.url(path), o).status;
+  };
+  {
+    Daemon d;  // on loopback: the loopback names only
+    REQUIRE(d.wait_ready());
+    const std::string port = std::to_string(d.port());
+    CHECK(with_host(d, "/api/v1/jobs", "127.0.0.1:" + port) == 200);
+    CHECK(with_host(d, "/api/v1/jobs", "LOCALHOST:" + port) == 200);
+    CHECK(with_host(d, "/api/v1/jobs", "[::1]:" + port) == 200);
+    CHECK(with_host(d, "/api/v1/jobs", "evil.example:" + port) == 403);
+    CHECK(with_host(d, "/metrics", "evil.example") == 403);
+    CHECK(with_host(d, "/", "evil.example") == 403);
+    CHECK(with_host(d, "/-/healthy", "evil.example") == 200);
+    CHECK(with_host(d, "/-/ready", "10.1.2.3:" + port) == 200);
+  }
+  Daemon d({}, "  allowed_hosts: [mhloader.internal]\n");
+  REQUIRE(d.wait_ready());
+  CHECK(with_host(d, "/api/v1/jobs", "mhloader.internal:8686") == 200);
+  CHECK(with_host(d, "/api/v1/jobs", "localhost") == 403);
+}
+
+TEST_CASE("control: POST /-/reload needs the token when the listener is not on loopback") {
+  {
+    Daemon d;  // loopback: no token needed (only this host reaches it)
+    REQUIRE(d.wait_ready());
+    CHECK(d.call("POST", "/-/reload", false).status == 200);
+  }
+  Daemon d({}, "", std::nullopt, jobs_yaml(), "0.0.0.0");
+  REQUIRE(d.wait_ready());
+  auto r = d.call("POST", "/-/reload", false);
+  CHECK(r.status == 401);
+  CHECK(r.headers["www-authenticate"] == "Bearer realm=\"mhloader\"");
+  CHECK(d.child().err().find("configuration reloaded") == std::string::npos);
+  CHECK(d.call("POST", "/-/reload").status == 200);
+}
+
+TEST_CASE("control: the daemon cannot leave a core dump (RLIMIT_CORE 0, not dumpable)") {
+  Daemon d;
+  std::ifstream in("/proc/" + std::to_string(d.child().pid()) + "/limits");
+  std::string line, core;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max core file size", 0) == 0) core = line;
+  }
+  REQUIRE_FALSE(core.empty());
+  CHECK(std::regex_search(core, std::regex(R"(^Max core file size\s+0\s+0\s)")));
 }

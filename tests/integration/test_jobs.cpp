@@ -184,6 +184,35 @@ jobs:
   CHECK(route.at("requests").as_int64() == 14);
 }
 
+TEST_CASE("jobs: a POST resource's next link to a create endpoint is refused, and nothing is created") {
+  SimProcess sim({"--saved-items", "23"});
+  Setup s(sim, R"(resources:
+  - name: search_hostile
+    endpoint:
+      path: _test/saved-items/search
+      method: POST
+      json: {image_count: 1, style: {prompt: x}}
+      params: {limit: 4, next: "/v1/./ai-image-generator"}
+      data_selector: items
+      paginator: {type: json_link, next_url_path: next}
+    primary_key: id
+jobs:
+  - name: search
+    every: 1h
+    resources: [search_hostile]
+)");
+  auto r = s.run("search");
+  INFO(r.err);
+  CHECK(s.text("SELECT status FROM mhloader.runs") == "failed");
+  auto resources = json::parse(s.text("SELECT resources::text FROM mhloader.runs")).as_array();
+  CHECK(std::string(resources.at(0).at("error").as_string()).find("points at a Magic Hour create endpoint") !=
+        std::string::npos);
+  auto routes = curl("GET", sim.base_url() + "/_sim/stats").json().at("routes").as_object();
+  CHECK(routes.at("POST /v1/_test/saved-items/search").at("requests").as_int64() == 1);
+  CHECK_FALSE(routes.contains("POST /v1/ai-image-generator"));
+  CHECK(curl("GET", sim.base_url() + "/_sim/ledger").json().at("jobs").as_int64() == 0);
+}
+
 TEST_CASE("jobs: the real API's lack of legacy endpoints skips models and falls back for status") {
   SimProcess sim({"--legacy-endpoints", "off"});
   Setup s(sim, "jobs:\n  - name: account\n    every: 1h\n    resources: [credits, status, models]\n");

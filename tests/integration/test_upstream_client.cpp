@@ -10,6 +10,7 @@
 #include "async/join.hpp"
 #include "integration/sim_helpers.hpp"
 #include "net/retry.hpp"
+#include "net/url.hpp"
 #include "support/connect_proxy.hpp"
 #include "support/tls_files.hpp"
 #include "support/upstream.hpp"
@@ -122,6 +123,84 @@ TEST_CASE("client: through a CONNECT proxy, and around it with NO_PROXY") {
   CHECK_FALSE(p.proxy_for("https", "db.internal.example"));
   CHECK_FALSE(p.proxy_for("https", "api.local"));
   CHECK_FALSE(p.proxy_for("http", "api.magichour.ai"));  // no HTTP_PROXY set
+}
+
+TEST_CASE(
+    "client: a proxy's user:password becomes Proxy-Authorization, never a log line, and https:// proxies are refused") {
+  TempDir dir;
+  TlsFiles tls = make_tls_files(dir);
+  SimProcess sim({"--tls-cert", tls.cert, "--tls-key", tls.key});
+  ConnectProxy proxy;
+  UpstreamOptions o;
+  o.http.ca_file = tls.ca;
+  o.http.proxy.https_proxy = "http://mh-user:p%40ss@127.0.0.1:" + std::to_string(proxy.port());
+  {
+    Upstream up(sim, o);
+    CHECK(up.run(up.client.account()).credits == 10000);
+    CHECK(proxy.tunnels() == 1);
+    CHECK(proxy.last_proxy_authorization() == "Basic bWgtdXNlcjpwQHNz");  // base64("mh-user:p@ss")
+    for (const auto& line : up.logs.lines()) CHECK(line.find("p%40ss") == std::string::npos);
+  }
+  // TLS to the proxy itself is not spoken: a clear error, and nothing is sent to it.
+  o.http.proxy.https_proxy = "https://127.0.0.1:" + std::to_string(proxy.port());
+  Upstream up(sim, o);
+  auto e = expect_api_error([&] { up.run(up.client.account()); });
+  CHECK(e.kind() == ErrorKind::transport);
+  CHECK(std::string(e.what()).find("an https:// proxy is not supported") != std::string::npos);
+  CHECK(proxy.tunnels() == 1);
+}
+
+TEST_CASE("client: a pooled connection idle for idle_keepalive is closed, not only left unused") {
+  TempDir dir;
+  TlsFiles tls = make_tls_files(dir);
+  SimProcess sim({"--tls-cert", tls.cert, "--tls-key", tls.key});
+  ConnectProxy proxy;  // sees when the client closes its connection
+  UpstreamOptions o;
+  o.http.ca_file = tls.ca;
+  o.http.proxy.https_proxy = proxy.url();
+  o.http.idle_keepalive = 300ms;
+  Upstream up(sim, o);
+  CHECK(up.run(up.client.account()).credits == 10000);
+  CHECK(proxy.open_tunnels() == 1);
+  // Nothing else is asked: the pool itself closes the idle connection.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (proxy.open_tunnels() != 0 && std::chrono::steady_clock::now() < deadline) {
+    up.io.restart();
+    up.io.run_for(50ms);
+  }
+  CHECK(proxy.open_tunnels() == 0);
+  CHECK(up.run(up.client.account()).credits == 10000);  // a fresh one after that
+  CHECK(proxy.tunnels() == 2);
+}
+
+TEST_CASE("client: a URL with CR, LF or another control character is refused before any byte is sent") {
+  SimProcess sim;
+  Upstream up(sim);
+  const std::int64_t before = ledger_jobs(sim);
+  const std::vector<std::string> bad_tails{"\r\nX-Injected: 1", "\n", std::string(1, '\0'), "\x7f", "\t", " x"};
+  for (const std::string& bad : bad_tails) {
+    net::ClientRequest req;
+    req.url = sim.base_url() + "/v1/account" + bad;
+    try {
+      up.run(up.http.send(req));
+      FAIL("a URL with byte " << static_cast<int>(static_cast<unsigned char>(bad[0])) << " was requested");
+    } catch (const net::TransportError& err) {
+      CHECK(err.request_sent() == false);
+      CHECK(std::string(err.what()).find("control character") != std::string::npos);
+    }
+  }
+  CHECK(up.http.connections_opened() == 0);
+  // Downloads (signed URLs from the project answer) take the same way.
+  TempDir dir;
+  const std::string url = sim.base_url() + "/files/x\r\n.png";
+  const std::string file = dir.path() + "/x.png";
+  auto e = expect_api_error([&] { up.run(up.client.download(url, file)); });
+  CHECK(e.kind() == ErrorKind::transport);
+  CHECK(up.http.connections_opened() == 0);
+  CHECK(ledger_jobs(sim) == before);
+  std::string err;
+  CHECK_FALSE(net::parse_url("https://h/a\rb", err));
+  CHECK(net::parse_url("https://u:p@h:8443/a%0D%0Ab?q=1", err)->userinfo == "u:p");  // encoded: harmless
 }
 
 TEST_CASE("client: 429 with Retry-After waits as told, then succeeds") {

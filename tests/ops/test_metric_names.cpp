@@ -234,3 +234,19 @@ TEST_CASE("metrics: the daemon exports every DESIGN.md §2.6 family with its nam
   }
   CHECK_MESSAGE(missing.empty(), "DESIGN.md §2.6 families not exported:" << missing);
 }
+
+TEST_CASE(
+    "metrics: rows_loaded labels only root tables, and nested tables named by upstream keys count under their root") {
+  mh::metrics::Metrics m("0.0.0-test", "abc");
+  m.declare_jobs({"account"});
+  m.run_started("account");
+  m.run_finished("account", "succeeded", 1.0,
+                 {{"saved_items", 2},
+                  {"saved_items__assets", 3},
+                  {"saved_items__any_key_upstream_sends__deeper", 4},
+                  {"_dlt_pipeline_state", 1}});
+  const std::string text = m.serialize();
+  CHECK(text.find("mhloader_rows_loaded_total{job=\"account\",table=\"saved_items\"} 9") != std::string::npos);
+  CHECK(text.find("mhloader_rows_loaded_total{job=\"account\",table=\"_dlt_pipeline_state\"} 1") != std::string::npos);
+  CHECK(text.find("saved_items__") == std::string::npos);
+}

@@ -83,6 +83,7 @@ TEST_CASE("systemd unit: notify, watchdog, reload, credentials and the sandbox a
   CHECK(only(unit, "RestrictAddressFamilies") == "AF_UNIX AF_INET AF_INET6");
   CHECK(unit["Service"]["SystemCallFilter"].front() == "@system-service");
   CHECK(std::regex_match(only(unit, "MemoryMax"), std::regex("[1-9][0-9]*[KMG]")));
+  CHECK(only(unit, "LimitCORE") == "0");  // no core file holds the secrets
 
   // LoadCredential IDs are the *_file names config/mhloader.yaml (installed as
   // /etc/mhloader/mhloader.yaml) reads from $CREDENTIALS_DIRECTORY.

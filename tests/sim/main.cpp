@@ -70,6 +70,7 @@ dlt paginator the real API does not use, and one read by POST (dlt's `method: PO
   GET /v1/_test/saved-items/since?since=ISO           {"items": [...]} created at or after `since`
   GET /v1/_test/saved-items/typed-int|typed-text      {"items": [5 × {"id", "size"}]}, size an integer or text
   POST /v1/_test/saved-items/search?offset=|cursor=|page=&limit=  body {"filter": {"type": T}} (optional)
+                            (with &next=URL the answer also carries "next": URL, a hostile link)
                                                       {"items": [...], "total": N, "pages": P, "next_cursor": "K" | null}
                                                       the body filters, the query string pages (page 1-based, limit 10)
 

@@ -843,6 +843,8 @@ HttpResponse Simulator::test_search(const HttpRequest& req) {
   out += "],\"total\":" + std::to_string(total) + ",\"pages\":" + std::to_string((total + limit - 1) / limit) +
          ",\"next_cursor\":";
   out += end < total ? "\"" + std::to_string(end) + "\"" : std::string("null");
+  // A hostile next link for json_link, echoed from the query (`next=`).
+  if (auto link = req.query_param("next")) out += ",\"next\":" + json::serialize(json::string(*link));
   return HttpResponse::json(200, out + "}");
 }
 

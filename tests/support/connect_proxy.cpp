@@ -1,5 +1,7 @@
 #include "support/connect_proxy.hpp"
 
+#include <strings.h>
+
 #include <boost/asio.hpp>
 #include <mutex>
 #include <sstream>
@@ -14,8 +16,10 @@ struct ConnectProxy::Impl {
   tcp::acceptor acceptor{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
   std::thread thread;
   std::atomic<int> tunnels{0};
+  std::atomic<int> open_tunnels{0};  // until the client closes its side
   std::mutex mu;
   std::string last_target;
+  std::string last_proxy_authorization;
 };
 
 namespace {
@@ -33,8 +37,10 @@ asio::awaitable<void> pump(const std::shared_ptr<tcp::socket>& from, const std::
 }
 
 // The detached direction owns its sockets through its own parameters.
-asio::awaitable<void> pump_owned(std::shared_ptr<tcp::socket> from, std::shared_ptr<tcp::socket> to) {
+asio::awaitable<void> pump_owned(ConnectProxy::Impl* impl, std::shared_ptr<tcp::socket> from,
+                                 std::shared_ptr<tcp::socket> to) {
   co_await pump(from, to);
+  --impl->open_tunnels;  // the client closed (or reset) its side
 }
 
 asio::awaitable<void> handle(ConnectProxy::Impl* impl, std::shared_ptr<tcp::socket> client) {
@@ -46,6 +52,14 @@ asio::awaitable<void> handle(ConnectProxy::Impl* impl, std::shared_ptr<tcp::sock
   std::istringstream in(text);
   std::string method, target, version;
   in >> method >> target >> version;
+  std::string authorization;
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > 20 && strncasecmp(line.c_str(), "Proxy-Authorization:", 20) == 0) {
+      authorization = line.substr(20);
+      authorization.erase(0, authorization.find_first_not_of(' '));
+      if (!authorization.empty() && authorization.back() == '\r') authorization.pop_back();
+    }
+  }
   if (method != "CONNECT") {
     static const std::string kRefused = "HTTP/1.1 405 Method Not Allowed\r\n\r\n";
     co_await asio::async_write(*client, asio::buffer(kRefused), asio::as_tuple(asio::use_awaitable));
@@ -68,14 +82,16 @@ asio::awaitable<void> handle(ConnectProxy::Impl* impl, std::shared_ptr<tcp::sock
   {
     std::lock_guard lock(impl->mu);
     impl->last_target = target;
+    impl->last_proxy_authorization = authorization;
   }
   ++impl->tunnels;
+  ++impl->open_tunnels;
   static const std::string kEstablished = "HTTP/1.1 200 Connection established\r\n\r\n";
   co_await asio::async_write(*client, asio::buffer(kEstablished), asio::as_tuple(asio::use_awaitable));
   // Bytes the client sent after the CONNECT head (none in practice) go first.
   if (head.size() > 0) co_await asio::async_write(*upstream, head.data(), asio::as_tuple(asio::use_awaitable));
   auto ex = client->get_executor();
-  asio::co_spawn(ex, pump_owned(client, upstream), asio::detached);
+  asio::co_spawn(ex, pump_owned(impl, client, upstream), asio::detached);
   co_await pump(upstream, client);
 }
 
@@ -101,9 +117,15 @@ ConnectProxy::~ConnectProxy() {
 
 std::uint16_t ConnectProxy::port() const { return impl_->acceptor.local_endpoint().port(); }
 int ConnectProxy::tunnels() const { return impl_->tunnels.load(); }
+int ConnectProxy::open_tunnels() const { return impl_->open_tunnels.load(); }
 std::string ConnectProxy::last_target() const {
   std::lock_guard lock(impl_->mu);
   return impl_->last_target;
+}
+
+std::string ConnectProxy::last_proxy_authorization() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_proxy_authorization;
 }
 
 }  // namespace mh::test

@@ -15,8 +15,10 @@ class ConnectProxy {
   ~ConnectProxy();
   std::uint16_t port() const;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port()); }
-  int tunnels() const;              // CONNECTs accepted
-  std::string last_target() const;  // host:port of the last CONNECT
+  int tunnels() const;                           // CONNECTs accepted
+  int open_tunnels() const;                      // tunnels the client has not closed yet
+  std::string last_target() const;               // host:port of the last CONNECT
+  std::string last_proxy_authorization() const;  // its Proxy-Authorization header, empty when none
 
   struct Impl;
 

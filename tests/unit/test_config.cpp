@@ -294,11 +294,16 @@ TEST_CASE("config: render shows every secret as *** and names its source") {
 TEST_CASE("magichour: every documented POST endpoint counts as a create, listings do not") {
   using mh::magichour::is_create_endpoint;
   for (const char* p : {"ai-image-generator", "/ai-image-upscaler", "v1/face-swap", "/v1/files/upload-urls",
-                        "ai-voice-cloner/", "ai-image-generator?x=1"}) {
+                        "ai-voice-cloner/", "ai-image-generator?x=1",
+                        // normalized as the server resolves the path
+                        "v1//ai-image-generator", "./ai-image-generator", "/v1/./face-swap/", "%61i-image-generator",
+                        "ai%2Dimage%2dgenerator", "saved-items/../ai-image-generator", "v1/x/../../v1/face-swap",
+                        "AI-Image-Generator", "files//upload-urls", "files%2Fupload-urls"}) {
     CAPTURE(p);
     CHECK(is_create_endpoint(p));
   }
-  for (const char* p : {"saved-items", "/v1/_test/saved-items/search", "image-projects", "ai-image-generator-x"}) {
+  for (const char* p : {"saved-items", "/v1/_test/saved-items/search", "image-projects", "ai-image-generator-x",
+                        "ai-image-generator/x", "ai-image-generator%3Fx"}) {
     CAPTURE(p);
     CHECK_FALSE(is_create_endpoint(p));
   }

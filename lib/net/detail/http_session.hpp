@@ -77,8 +77,27 @@ inline HttpResponse error_response(int status, std::string_view detail) {
 // Serves requests on one connection until it closes, times out or the server stops.
 // `impl` is a reference to the caller's shared_ptr, which outlives this call
 // (no class temporaries in co_await expressions: see README, "Coroutines and GCC 12").
+// A connection's place in impl->sessions, which max_connections counts, from
+// accept (a TLS handshake included) to close.
+class SessionSlot {
+ public:
+  explicit SessionSlot(std::shared_ptr<HttpServer::Impl> impl) : impl_(std::move(impl)) {
+    impl_->sessions.push_back({});
+    it_ = std::prev(impl_->sessions.end());
+  }
+  ~SessionSlot() { impl_->sessions.erase(it_); }
+  SessionSlot(const SessionSlot&) = delete;
+  SessionSlot& operator=(const SessionSlot&) = delete;
+  SessionEntry* operator->() const { return &*it_; }
+
+ private:
+  std::shared_ptr<HttpServer::Impl> impl_;
+  std::list<SessionEntry>::iterator it_;
+};
+
 template <class Stream>
-asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& impl, Stream& stream, bool tls) {
+asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& impl, Stream& stream, bool tls,
+                                       const SessionSlot& entry) {
   using asio::as_tuple;
   using asio::use_awaitable;
   const auto& opt = impl->options;
@@ -89,14 +108,7 @@ asio::awaitable<void> serve_connection(const std::shared_ptr<HttpServer::Impl>& 
     auto ep = tcp.socket().remote_endpoint(ec);
     if (!ec) remote = ep.address().to_string();
   }
-  impl->sessions.push_back({});
-  auto entry = std::prev(impl->sessions.end());
   entry->cancel = [&tcp] { tcp.cancel(); };
-  struct Unregister {
-    const std::shared_ptr<HttpServer::Impl>& impl;
-    std::list<SessionEntry>::iterator it;
-    ~Unregister() { impl->sessions.erase(it); }
-  } unregister{impl, entry};
 
   beast::flat_buffer buffer;
   for (;;) {
