@@ -12,6 +12,9 @@ PACKAGES=(
   # Operations kit (systemd/, deploy/, the .deb): systemd-analyze, promtool (Debian ships
   # it in `prometheus`), dpkg-shlibdeps and file for CPack's DEB generator.
   systemd prometheus dpkg-dev file
+  # libFuzzer targets (scripts/test.sh --fuzz): clang, and libclang_rt.fuzzer from
+  # libclang-rt-14-dev (Debian 12's clang is 14).
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -19,6 +19,20 @@ std::string Url::authority() const {
 
 std::string Url::origin() const { return scheme + "://" + authority(); }
 
+namespace {
+
+// A host name (letters, digits, '-', '.', '_') or, inside brackets, an IPv6 literal
+// (hex digits, ':', '.'). Anything else, e.g. a second ':' outside brackets, would
+// make authority() print a different URL than the one parsed.
+bool valid_host(std::string_view host, bool bracketed) {
+  return std::all_of(host.begin(), host.end(), [bracketed](unsigned char c) {
+    if (bracketed) return std::isxdigit(c) != 0 || c == ':' || c == '.';
+    return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_';
+  });
+}
+
+}  // namespace
+
 std::optional<Url> parse_url(std::string_view text, std::string& error) {
   Url u;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -49,7 +63,8 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
     authority.remove_prefix(at + 1);
   }
   std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
+  const bool bracketed = !authority.empty() && authority.front() == '[';
+  if (bracketed) {
     std::size_t close = authority.find(']');
     if (close == std::string_view::npos) {
       error = "unclosed '[' in URL host";
@@ -70,6 +85,10 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
   }
   if (u.host.empty()) {
     error = "URL '" + std::string(text) + "' has no host";
+    return std::nullopt;
+  }
+  if (!valid_host(u.host, bracketed)) {
+    error = "invalid host in URL '" + std::string(text) + "'";
     return std::nullopt;
   }
   std::transform(u.host.begin(), u.host.end(), u.host.begin(), [](unsigned char c) { return std::tolower(c); });
