@@ -306,13 +306,14 @@ bool encode_value(DataType target, const json::value& v, std::string& out) {
 }
 
 bool canonical_text_fits(DataType stored, DataType package) {
+  if (stored == package) return true;
   switch (stored) {
     case DataType::text:
       return package == DataType::bigint || package == DataType::double_ || package == DataType::json ||
              package == DataType::decimal;
     case DataType::double_:
     case DataType::decimal: return package == DataType::bigint;
-    default: return stored == package;
+    default: return false;
   }
 }
 

@@ -21,7 +21,8 @@ DataType natural_type(const boost::json::value& v, bool detect_timestamps);
 // dlt's coercion would fail. `v` must not be null.
 bool encode_value(DataType target, const boost::json::value& v, std::string& out);
 
-// Whether every value of a `package` column, in its canonical text form,
+// Whether every value of a `package` column (of the same type or another),
+// in its canonical text form,
 // is valid input for a `stored` column and stands for the value
 // encode_value(stored, v) gives for the same JSON value: text ← bigint,
 // double, json or decimal; double ← bigint; decimal ← bigint. Reconciling a
