@@ -18,13 +18,17 @@ const json::value* field(const json::value& cursor, const char* key) {
 json::value merged(const json::value& stored, const json::value& incoming) {
   const json::value* old_path = field(stored, "cursor_path");
   const json::value* new_path = field(incoming, "cursor_path");
+  // Another cursor path (the config changed) or nothing to compare: the package's wins.
+  if (old_path == nullptr || new_path == nullptr || *old_path != *new_path) return incoming;
+  return newer_cursor(stored, incoming);
+}
+
+}  // namespace
+
+json::value newer_cursor(const json::value& stored, const json::value& incoming) {
   const json::value* old_last = field(stored, "last_value");
   const json::value* new_last = field(incoming, "last_value");
-  // Another cursor path (the config changed) or nothing to compare: the package's wins.
-  if (old_path == nullptr || new_path == nullptr || *old_path != *new_path || old_last == nullptr ||
-      new_last == nullptr) {
-    return incoming;
-  }
+  if (old_last == nullptr || new_last == nullptr) return incoming;
   int order = util::compare_cursor(*old_last, *new_last);
   if (order > 0) return stored;
   if (order < 0) return incoming;
@@ -39,8 +43,6 @@ json::value merged(const json::value& stored, const json::value& incoming) {
   out.as_object()["unique_hashes"] = std::move(hashes);
   return out;
 }
-
-}  // namespace
 
 json::object merge_cursors(const json::object& stored, const json::object& incoming) {
   json::object out = stored;

@@ -3,8 +3,14 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 namespace mh::load {
+
+// One cursor entry ({last_value, unique_hashes, ...}) of the two: the one
+// whose `last_value` is newer, whole; at an equal value the incoming one with
+// both sides' hashes. The incoming one when either has no last_value.
+boost::json::value newer_cursor(const boost::json::value& stored, const boost::json::value& incoming);
 
 // Per resource: the package's cursor replaces the stored one unless the
 // stored `last_value` is newer (same cursor_path); at an equal value the

@@ -42,7 +42,10 @@ json::value typed(DataType type, const std::string& text) {
       json::error_code ec;
       json::value v = json::parse(text, ec);
       // NaN and infinities have no JSON form.
-      return ec || !v.is_number() ? json::value(nullptr) : v;
+      if (ec || !v.is_number()) return json::value(nullptr);
+      // A bigint package column loaded into a stored double column stays a double.
+      if (type == DataType::double_ && !v.is_double()) return json::value(v.to_number<double>());
+      return v;
     }
     case DataType::bool_: return json::value(text == "t");
     case DataType::json: {
@@ -253,7 +256,11 @@ LoadResult FilesystemDestination::load(const Package& package) {
     result.rows += table.rows;
   }
 
-  std::string version_file = schema_part + "__" + file_component(schema.version_hash()) + ".jsonl";
+  // Named by version and hash: a union whose hash an older version already has
+  // (hints flipped back) still gets its own, newest file. Older datasets'
+  // <schema>__<hash>.jsonl files share the prefix, so they are read too.
+  std::string version_file =
+      schema_part + "__" + std::to_string(schema.version()) + "__" + file_component(schema.version_hash()) + ".jsonl";
   if (reconciled.changed && !fs::exists(base + "/_dlt_version/" + version_file)) {
     json::object v{{"version", schema.version()},
                    {"engine_version", normalize::kSchemaEngineVersion},

@@ -5,6 +5,7 @@
 #include <boost/json/serialize.hpp>
 #include <stdexcept>
 
+#include "load/cursors.hpp"
 #include "util/codec.hpp"
 #include "util/hash.hpp"
 #include "util/sorted_json.hpp"
@@ -48,6 +49,40 @@ void merge_objects(json::object& into, const json::object& from, int depth) {
   }
 }
 
+// A resource's state: the package's replaces the stored one, except that each
+// `incremental.<cursor_path>` entry both have keeps the newer of the two whole
+// (the job_state rule), so an older package loading late never moves it back.
+void merge_resource(json::value& into, const json::value& from) {
+  json::value stored = std::move(into);
+  into = from;
+  const json::value* old_inc = stored.is_object() ? stored.get_object().if_contains("incremental") : nullptr;
+  json::value* inc = into.is_object() ? into.get_object().if_contains("incremental") : nullptr;
+  if (old_inc == nullptr || !old_inc->is_object() || inc == nullptr || !inc->is_object()) return;
+  for (auto& [path, entry] : inc->get_object()) {
+    if (const json::value* old = old_inc->get_object().if_contains(path)) entry = newer_cursor(*old, entry);
+  }
+}
+
+// sources.<source>.resources.<resource>: this package's resources replace theirs, cursors merge.
+void merge_sources(json::object& into, const json::object& from) {
+  for (const auto& [source, state] : from) {
+    json::value& have = into[source];
+    if (!have.is_object() || !state.is_object()) {
+      have = state;
+      continue;
+    }
+    const json::value* resources = state.get_object().if_contains("resources");
+    json::object rest = state.get_object();
+    rest.erase("resources");
+    merge_objects(have.get_object(), rest, 0);
+    if (resources == nullptr || !resources->is_object()) continue;
+    json::value& have_resources = have.get_object()["resources"];
+    if (!have_resources.is_object()) have_resources = json::object{};
+    for (const auto& [name, resource] : resources->get_object())
+      merge_resource(have_resources.get_object()[name], resource);
+  }
+}
+
 }  // namespace
 
 std::optional<json::object> next_state_document(const std::optional<json::object>& stored,
@@ -66,11 +101,10 @@ std::optional<json::object> next_state_document(const std::optional<json::object
     doc[key] = fresh[key];
   }
   if (!doc.contains("destination_name")) doc["destination_name"] = nullptr;
-  // sources.<source>.resources.<resource>: this package's resources replace theirs.
   if (!update.sources.empty()) {
     json::value& sources = doc["sources"];
     if (!sources.is_object()) sources = json::object{};
-    merge_objects(sources.get_object(), update.sources, 2);
+    merge_sources(sources.get_object(), update.sources);
   }
   doc["_state_engine_version"] = kStateEngineVersion;
   std::string hash = state_version_hash(doc);

@@ -305,6 +305,18 @@ bool encode_value(DataType target, const json::value& v, std::string& out) {
   return false;
 }
 
+bool canonical_text_fits(DataType stored, DataType package) {
+  if (stored == package) return true;
+  switch (stored) {
+    case DataType::text:
+      return package == DataType::bigint || package == DataType::double_ || package == DataType::json ||
+             package == DataType::decimal;
+    case DataType::double_:
+    case DataType::decimal: return package == DataType::bigint;
+    default: return false;
+  }
+}
+
 void append_json_text(std::string& out, const json::value& v) { util::append_pg_json(out, v); }
 
 }  // namespace mh::normalize

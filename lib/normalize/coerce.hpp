@@ -21,6 +21,17 @@ DataType natural_type(const boost::json::value& v, bool detect_timestamps);
 // dlt's coercion would fail. `v` must not be null.
 bool encode_value(DataType target, const boost::json::value& v, std::string& out);
 
+// Whether every value of a `package` column (of the same type or another),
+// in its canonical text form,
+// is valid input for a `stored` column and stands for the value
+// encode_value(stored, v) gives for the same JSON value: text ← bigint,
+// double, json or decimal; double ← bigint; decimal ← bigint. Reconciling a
+// package with a stored schema loads such a column straight into the stored
+// one, as a sequential run would have. bool (`t`, where encode_value writes
+// `True`) and timestamp (normalized to UTC, where the text keeps the
+// original string) into text would change the value, so they stay variants.
+bool canonical_text_fits(DataType stored, DataType package);
+
 // Compact JSON text of `v`, with NUL characters replaced by U+FFFD (jsonb
 // cannot store \u0000).
 void append_json_text(std::string& out, const boost::json::value& v);

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "normalize/coerce.hpp"
 #include "normalize/naming.hpp"
 
 namespace mh::normalize {
@@ -56,7 +57,15 @@ Reconciled reconcile(const std::optional<Schema>& stored, const Schema& package)
         u.add_column(*ti, pc);
         continue;
       }
-      if (sc->type == pc.type) continue;
+      // The stored column takes the package's text as is (what a sequential run does too).
+      if (canonical_text_fits(sc->type, pc.type)) continue;
+      if (sc->primary_key || !sc->nullable || pc.primary_key || !pc.nullable) {
+        // A variant would leave the key or NOT NULL column empty: COPY or the merge would fail later.
+        throw std::runtime_error("table " + pt.name + ": column " + pc.name + " is stored as " +
+                                 std::string(type_name(sc->type)) + " (primary key or NOT NULL) and this package's " +
+                                 std::string(type_name(pc.type)) +
+                                 " values cannot load into it; another writer inferred another type");
+      }
       std::string vname = shorten_fragments({pc.name, std::string("v_").append(type_name(pc.type))});
       const Column* vc = u.table(*ti).find(vname);
       if (vc == nullptr) {

@@ -1,7 +1,7 @@
 // Reconciles a package's schema with the newest schema the destination
 // stores: the union both writers can load into, its version, and where each
-// package column whose type the stored schema disagrees with goes (dlt's
-// variant column). Pure: the destinations run it under their lock.
+// package column whose type the stored schema disagrees with goes (the
+// stored column or dlt's variant column). Pure: the destinations run it under their lock.
 #pragma once
 
 #include <map>
@@ -29,10 +29,12 @@ struct Reconciled {
 };
 
 // Tables and columns are only ever added. A package column of another type
-// than the stored one maps to `<col>__v_<type>` (nullable, variant). Table
-// hints (write disposition, resource, nesting) are the package's, as its
-// configuration is the newer one. Throws std::runtime_error when a variant
-// name is taken by a column of another type.
+// than the stored one loads into the stored column when its text fits
+// (canonical_text_fits), else maps to `<col>__v_<type>` (nullable, variant).
+// Table hints (write disposition, resource, nesting) are the package's, as
+// its configuration is the newer one. Throws std::runtime_error naming the
+// table and column when a primary-key or NOT NULL column cannot take the
+// package's type, or when a variant name is taken by a column of another type.
 Reconciled reconcile(const std::optional<Schema>& stored, const Schema& package);
 
 }  // namespace mh::normalize

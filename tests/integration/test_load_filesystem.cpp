@@ -142,3 +142,45 @@ TEST_CASE("filesystem: make_destination picks the configured destination") {
   auto pg = mh::load::make_destination(cfg);
   CHECK(pg->describe() == "postgres postgresql://loader:***@db/magic_hour");
 }
+
+TEST_CASE("filesystem: hints flipping back still give the newest _dlt_version record") {
+  Files f;
+  // Two jobs give one resource other write dispositions: append, replace, append again.
+  // The third union has the first one's hash, yet it is the newest version.
+  std::int64_t last_version = 0;
+  for (auto wd : {WriteDisposition::append, WriteDisposition::replace, WriteDisposition::append}) {
+    auto pkg = f.build(Resource{"t", wd}, {R"({"a": 1})"});
+    REQUIRE(f.dest.load(pkg).status == mh::load::LoadStatus::loaded);
+    auto stored = f.dest.stored_schema("magic_hour");
+    REQUIRE(stored);
+    const auto* t = stored->find_table("t");
+    REQUIRE(t != nullptr);
+    CHECK(t->write_disposition == wd);
+    CHECK(stored->version() > last_version);
+    last_version = stored->version();
+  }
+  CHECK(names(f.dir("_dlt_version")).size() == 3);
+}
+
+TEST_CASE("filesystem: _dlt_version files named by hash only (older datasets) are still read") {
+  Files f;
+  auto pkg = f.build(Resource{"t"}, {R"({"a": 1})"});
+  REQUIRE(f.dest.load(pkg).status == mh::load::LoadStatus::loaded);
+  auto files = names(f.dir("_dlt_version"));
+  REQUIRE(files.size() == 1);
+  // Rename it the way earlier releases named it: <schema>__<hash>.jsonl.
+  auto rec = read_jsonl(f.dir("_dlt_version") / files[0]);
+  std::string hash(rec.at(0).at("version_hash").as_string());
+  for (char& c : hash) {
+    if (c == '/' || c == '+' || c == '=') c = '_';
+  }
+  fs::rename(f.dir("_dlt_version") / files[0], f.dir("_dlt_version") / ("magic_hour__" + hash + ".jsonl"));
+  auto stored = f.dest.stored_schema("magic_hour");
+  REQUIRE(stored);
+  CHECK(stored->find_table("t") != nullptr);
+  // The next change is written at the next version, under the new name.
+  auto next = f.build(Resource{"t"}, {R"({"a": 2, "b": "x"})"});
+  REQUIRE(f.dest.load(next).status == mh::load::LoadStatus::loaded);
+  CHECK(f.dest.stored_schema("magic_hour")->version() == stored->version() + 1);
+  CHECK(names(f.dir("_dlt_version")).size() == 2);
+}

@@ -377,3 +377,53 @@ TEST_CASE("postgres: a package older than the loaded data rolls back neither a r
   CHECK(scalar(p.db.dsn(), "SELECT cursors->'recent'->>'last_value' FROM mhloader.job_state WHERE job = 'sync'") ==
         "2026-01-01T00:00:10.000Z");
 }
+
+namespace {
+
+// A package of `records` of `r` normalized from `start`, as a run of another writer would.
+mh::load::Package writer_package(const std::string& state_dir, mh::normalize::Schema start, const Resource& r,
+                                 const char* record) {
+  mh::load::PackageBuilder b(state_dir, start);
+  b.begin_resource(r);
+  b.add(r, boost::json::parse(record));
+  return b.finish();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "postgres: two writers disagreeing bigint vs double share the stored column; a key that cannot convert "
+    "fails clearly") {
+  Pipeline p;
+  mh::test::TempDir other;
+  p.run(Resource{"sizes"}, {R"({"id": 1, "n": 1.5})"});
+  auto stored = p.dest.stored_schema("magic_hour");
+  REQUIRE(stored);
+  // Another writer started from nothing and saw n as an integer: it loads into the double column.
+  auto ints =
+      writer_package(other.path(), mh::normalize::Schema("magic_hour"), Resource{"sizes"}, R"({"id": 2, "n": 7})");
+  CHECK(mh::load::load_and_remove(ints, p.dest).status == LoadStatus::loaded);
+  CHECK(p.columns("sizes") == Rows{{"id", "bigint", "YES"},
+                                   {"n", "double precision", "YES"},
+                                   {"_dlt_load_id", "character varying", "NO"},
+                                   {"_dlt_id", "character varying", "NO"}});
+  CHECK(p.q("SELECT id, n::text FROM magic_hour_data.sizes ORDER BY id") == Rows{{"1", "1.5"}, {"2", "7"}});
+  CHECK(count(p.db.dsn(), "magic_hour_data._dlt_version") == 1);
+
+  // A merge resource whose key one writer stored as bigint and another sees as text.
+  const Resource items{"items", WriteDisposition::merge, {"id"}};
+  p.run(items, {R"({"id": 1, "name": "a"})"});
+  auto texts = writer_package(other.path(), mh::normalize::Schema("magic_hour"), items, R"({"id": "x", "name": "b"})");
+  std::string message;
+  try {
+    mh::load::load_and_remove(texts, p.dest);
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  CAPTURE(message);
+  CHECK(message.find("table items: column id is stored as bigint") != std::string::npos);
+  CHECK(message.find("not-null") == std::string::npos);
+  // Nothing of it landed; the stored data is as it was.
+  CHECK(p.q("SELECT id, name FROM magic_hour_data.items") == Rows{{"1", "a"}});
+  CHECK(count(p.db.dsn(), "magic_hour_data._dlt_loads") == 3);
+}

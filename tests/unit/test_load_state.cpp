@@ -67,3 +67,55 @@ TEST_CASE("state: a first load without cursors still writes dlt's document") {
   CHECK((*doc)["destination_type"] == "dlt.destinations.postgres");
   CHECK((*doc)["destination_name"].is_null());
 }
+
+TEST_CASE("state: an older package loading after a newer one keeps the newer cursor") {
+  auto newer = next_state_document(std::nullopt, with_cursor("events", "2024-03-01"));
+  REQUIRE(newer);
+  PipelineState older = with_cursor("events", "2024-01-01");
+  older.sources["magic_hour"]
+      .as_object()["resources"]
+      .as_object()["events"]
+      .as_object()["incremental"]
+      .as_object()["created_at"]
+      .as_object()["unique_hashes"] = json::array{"old"};
+  // Nothing moved: the stored document stays, no new row.
+  CHECK_FALSE(next_state_document(*newer, older));
+
+  // Alongside another resource's change, the older cursor still does not win.
+  PipelineState both = older;
+  both.sources["magic_hour"].as_object()["resources"].as_object()["images"] =
+      with_cursor("images", "2024-02-01").sources["magic_hour"].at("resources").at("images");
+  auto next = next_state_document(*newer, both);
+  REQUIRE(next);
+  const auto& resources = next->at("sources").at("magic_hour").at("resources");
+  CHECK(resources.at("events").at("incremental").at("created_at") ==
+        json::value(json::object{{"last_value", "2024-03-01"}, {"unique_hashes", json::array{"h"}}}));
+  CHECK(resources.at("images").at("incremental").at("created_at").at("last_value") == "2024-02-01");
+
+  // A newer package still moves it, and at an equal value the hashes unite.
+  auto moved = next_state_document(*next, with_cursor("events", "2024-04-01"));
+  REQUIRE(moved);
+  CHECK(moved->at("sources")
+            .at("magic_hour")
+            .at("resources")
+            .at("events")
+            .at("incremental")
+            .at("created_at")
+            .at("last_value") == "2024-04-01");
+  PipelineState tie = with_cursor("events", "2024-04-01");
+  tie.sources["magic_hour"]
+      .as_object()["resources"]
+      .as_object()["events"]
+      .as_object()["incremental"]
+      .as_object()["created_at"]
+      .as_object()["unique_hashes"] = json::array{"h2"};
+  auto tied = next_state_document(*moved, tie);
+  REQUIRE(tied);
+  CHECK(tied->at("sources")
+            .at("magic_hour")
+            .at("resources")
+            .at("events")
+            .at("incremental")
+            .at("created_at")
+            .at("unique_hashes") == json::array{"h", "h2"});
+}
