@@ -9,6 +9,8 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libpqxx-dev libyaml-cpp-dev prometheus-cpp-dev doctest-dev libsystemd-dev
   postgresql-15 postgresql-client-15 util-linux procps curl tzdata wrk bc
+  # /usr/bin/time: peak RSS in scripts/bench-bulk.sh and the big-page test.
+  time
   # Operations kit (systemd/, deploy/, the .deb): systemd-analyze, promtool (Debian ships
   # it in `prometheus`), dpkg-shlibdeps and file for CPack's DEB generator.
   systemd prometheus dpkg-dev file
