@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "config/duration.hpp"
+#include "log/log.hpp"
 #include "net/detail/http_connection.hpp"
 #include "util/codec.hpp"
 
@@ -161,8 +162,22 @@ asio::awaitable<std::unique_ptr<ClientConnection>> open_connection(HttpClient::I
 
 }  // namespace
 
+// A proxy's password (user:password@) is a secret like the API key: masked in every log
+// line and error from here on, as written and percent-decoded.
+void register_proxy_secrets(const ProxySettings& p) {
+  for (const auto* proxy : {&p.https_proxy, &p.http_proxy}) {
+    std::string error;
+    auto u = *proxy ? parse_url(**proxy, error) : std::nullopt;
+    if (!u || u->userinfo.find(':') == std::string::npos) continue;
+    const std::string password = u->userinfo.substr(u->userinfo.find(':') + 1);
+    log::register_secret(password);
+    log::register_secret(url_decode(password, false));
+  }
+}
+
 HttpClient::HttpClient(asio::io_context& io, asio::thread_pool& blocking, HttpClientOptions options)
     : impl_(std::make_shared<Impl>(io, blocking, std::move(options))) {
+  register_proxy_secrets(impl_->options.proxy);
   impl_->tls_context = detail::make_client_tls_context(impl_->options);
 }
 
