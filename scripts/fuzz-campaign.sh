@@ -16,6 +16,9 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(config normalizer http_request json_path cron url)
 bin=build/fuzz/tests/fuzz
 tick=$(getconf CLK_TCK)
+# -timeout is wall-clock time: on a loaded machine (or at nice 19) one slow input is not a
+# hang, so FUZZ_TIMEOUT can raise it; a find is re-checked alone before it is believed.
+timeout=${FUZZ_TIMEOUT:-10}
 
 cpu_seconds() {  # utime + stime of one process, in whole seconds
   awk -v t="$tick" '{ sub(/.*\) /, ""); print int(($12 + $13) / t) }' "/proc/$1/stat"
@@ -28,7 +31,7 @@ for t in "${targets[@]}"; do
   log=$work/log.txt
   start=$(date +%s)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin/fuzz_$t" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin/fuzz_$t" -timeout="$timeout" -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$work/" "$work/corpus" "tests/fuzz/corpus/$t" >"$log" 2>&1 &
   pid=$!
   used=0
