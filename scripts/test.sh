@@ -18,7 +18,7 @@ case "$variant" in
           # Control plane, serve, jobs, the limiter and the poller (client, calls), the
           # router, monitors and reload: where threads and coroutines meet.
           targets=(--target unit_tests integration_tests mhloader magichour-sim)
-          select=(-R '^(unit|integration):(control|serve|jobs|client|calls|router|monitor|reload|schedule facade|limiter|spend|notify):')
+          select=(-R '^(unit|integration):(control|serve|jobs|client|calls|router|monitor|reload|schedule facade|limiter|spend|notify|load order|db):')
           export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp}" ;;
   --fuzz) build=build/fuzz;  extra=(-DMHLOADER_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   *) echo "usage: scripts/test.sh [--asan|--tsan|--fuzz]" >&2; exit 2 ;;

@@ -351,7 +351,12 @@ TEST_CASE("control: a client sending one byte a second is cut off, and 1,000 con
   }
   const std::int64_t rss_during = d.rss_kib();
   MESSAGE("daemon RSS " << rss_before << " KiB idle, " << rss_during << " KiB with 1,000 connections open");
+#if defined(__SANITIZE_THREAD__)
+  // TSan keeps 4-8 bytes of shadow per byte the daemon touches: a bound for its build only.
+  CHECK(rss_during - rss_before < 6 * 32 * 1024);
+#else
   CHECK(rss_during - rss_before < 32 * 1024);
+#endif
   conns.clear();
   std::this_thread::sleep_for(200ms);
   CHECK(d.call("GET", "/-/healthy").status == 200);
