@@ -98,7 +98,11 @@ asio::awaitable<void> archive_downloads(Services& sv, const magichour::CallOptio
       entry["bytes"] = static_cast<std::int64_t>(file.bytes);  // a bigint column, as after a trip through jsonb
       entry["sha256"] = file.sha256;
     } catch (const magichour::ApiError& e) {
-      log::warn("archiving a download failed", {{"project", project.id}, {"error", e.what()}});
+      if (call.cancellation != nullptr && call.cancellation->requested()) {
+        log::info("a download was stopped: the run is cancelled", {{"project", project.id}});
+      } else {
+        log::warn("archiving a download failed", {{"project", project.id}, {"error", e.what()}});
+      }
     }
     downloads.push_back(std::move(entry));
   }

@@ -163,6 +163,8 @@ TEST_CASE("hostile: SIGTERM stops a download in progress at once and leaves no .
   auto r = run.wait(30s);  // a liveness bound: without the cancel it waits for the stall (5 min)
   INFO(r.err);
   REQUIRE_FALSE(r.timed_out);
+  CHECK(r.err.find("a download was stopped: the run is cancelled") != std::string::npos);
+  CHECK(r.err.find("archiving a download failed") == std::string::npos);  // a stop is not a failure
   for (const auto& e : entries(archive.path())) CHECK(fs::is_directory(archive.path() + "/" + e));
   CHECK(s.count("SELECT count(*) FROM mhloader.runs WHERE status = 'cancelled'") == 1);
 }
