@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Control-plane benchmark (DESIGN.md §5): GET /api/v1/jobs from 64 keep-alive
+# Control-plane benchmark (docs/design.md §Performance targets): GET /api/v1/jobs from 64 keep-alive
 # connections for 10 s with wrk while a 1,000,000-record bulk run loads from
 # magichour-sim into a throwaway Postgres; plus the idle daemon's RSS.
 #   scripts/bench-control.sh [build-dir] [records]   (default build/release, RelWithDebInfo; 1000000)

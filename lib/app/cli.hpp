@@ -1,4 +1,4 @@
-// The `mhloader` command line (DESIGN.md §2.1): parses arguments and runs a
+// The `mhloader` command line (docs/design.md §CLI): parses arguments and runs a
 // subcommand. Exit codes: 0 success, 1 failure, 2 usage or configuration error.
 #pragma once
 

@@ -1,4 +1,4 @@
-// systemd service notifications (sd_notify, DESIGN.md §2.8): READY, RELOADING,
+// systemd service notifications (sd_notify, docs/design.md §Process): READY, RELOADING,
 // STOPPING, STATUS and WATCHDOG. Every call is a no-op when NOTIFY_SOCKET is unset.
 #pragma once
 

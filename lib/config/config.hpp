@@ -1,4 +1,4 @@
-// The validated, typed daemon configuration (DESIGN.md §2.2), as produced by
+// The validated, typed daemon configuration (docs/design.md §Configuration, docs/configuration.md), as produced by
 // config::load. Every value here has been checked; defaults are filled in.
 #pragma once
 
@@ -204,7 +204,7 @@ struct Config {
   const ResourceConfig* find_resource(std::string_view name) const;
 };
 
-// Names of the resources mhloader provides itself (DESIGN.md §2.3).
+// Names of the resources mhloader provides itself (docs/design.md §Resources).
 bool is_builtin_resource(std::string_view name);
 bool is_generation_resource(std::string_view name);
 const std::vector<std::string>& builtin_resource_names();

@@ -171,7 +171,7 @@ class Loader {
         continue;
       }
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      // DESIGN.md §2.2: "unknown key 'shedule' at jobs[0], line 31; did you mean 'schedule'?"
+      // docs/design.md §Configuration: "unknown key 'shedule' at jobs[0], line 31; did you mean 'schedule'?"
       ConfigError err{file_, path.empty() ? std::string("the top level") : path, line, "unknown key '" + key + "'", ""};
       err.hint = suggestion(key, allowed);
       errors_.push_back(std::move(err));

@@ -389,7 +389,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
   }
 
   asio::awaitable<HttpResponse> reload(const HttpRequest& req, const PathParams&) {
-    // No token on /-/* (DESIGN.md) while only this host can reach it; but a web page
+    // No token on /-/* (docs/design.md §Control plane) while only this host can reach it; but a web page
     // must not make a browser post here.
     if (req.header("Origin")) throw Problem(403, "cross-origin requests to /-/reload are refused");
     if (!is_loopback(deps.config()->control.host) && !bearer_matches(req, deps.config()->control.token.value))

@@ -1,4 +1,4 @@
-// The control plane (DESIGN.md §2.5): /api/v1/* (Bearer token), /-/healthy,
+// The control plane (docs/design.md §Control plane, docs/control-plane.md): /api/v1/* (Bearer token), /-/healthy,
 // /-/ready, /-/reload, /metrics, the dashboard and the OpenAPI document, as one
 // handler for net::HttpServer, plus its observer (control metrics, access log).
 #pragma once

@@ -1,5 +1,5 @@
 // Load package ids as dlt makes them: Python's str(time.time()), strictly
-// increasing within the process (dlt-conventions.md §a.3).
+// increasing within the process (docs/dlt-layout.md §System columns).
 #pragma once
 
 #include <string>

@@ -1,6 +1,6 @@
 // The SQL the Postgres destination runs, as plain text from the schema: dlt's
-// DDL, its `_dlt_*` tables and its delete-insert merge (dlt-conventions.md §c,
-// §d). Every identifier is quoted here, whatever the data made it.
+// DDL, its `_dlt_*` tables and its delete-insert merge (docs/dlt-layout.md §dlt's own tables,
+// §Write dispositions). Every identifier is quoted here, whatever the data made it.
 #pragma once
 
 #include <string>

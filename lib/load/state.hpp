@@ -1,5 +1,5 @@
 // dlt's pipeline state document, as stored in `_dlt_pipeline_state.state`
-// (base64 of zlib level 9 of the JSON; dlt-conventions.md §c) and used to
+// (base64 of zlib level 9 of the JSON; docs/dlt-layout.md §`_dlt_pipeline_state`) and used to
 // restore incremental cursors.
 #pragma once
 

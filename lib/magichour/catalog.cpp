@@ -132,7 +132,7 @@ std::optional<std::int64_t> upscale_credits(std::string_view mode, int scale_fac
 }
 
 bool is_create_endpoint(std::string_view path) {
-  // magichour-api.md §2: every POST the API documents (image, video and audio tools,
+  // docs/magic-hour-api.md §Endpoints: every POST the API documents (image, video and audio tools,
   // face detection, upload URLs), and the removed ai-photo-editor.
   static constexpr std::string_view kPosts[] = {"files/upload-urls",
                                                 "face-detection",

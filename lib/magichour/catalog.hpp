@@ -1,5 +1,5 @@
 // What Magic Hour documents about its image models and the upscaler
-// (magichour-api.md §3–4): prices, resolutions, image counts, plan tiers.
+// (docs/magic-hour-api.md §Models, §Image upscaler): prices, resolutions, image counts, plan tiers.
 // One source for the daemon's cost estimates and the simulator's validation.
 #pragma once
 
@@ -31,7 +31,7 @@ const ImageModel* find_image_model(std::string_view id);
 // The highest documented per-image price, for models this build does not know.
 std::int64_t max_credits_per_image();
 
-// Price multiplier of a resolution over a model's "from" price. magichour-api.md §3:
+// Price multiplier of a resolution over a model's "from" price. docs/magic-hour-api.md §Models:
 // higher resolutions cost more, but Magic Hour publishes no multipliers; these are
 // mhloader's (docs/generation.md), and the simulator bills by them: 640px and 1k ×1,
 // 2k ×2, 4k ×4. nullopt for `auto` (mapped upstream from the plan) or an unknown value.

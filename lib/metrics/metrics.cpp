@@ -78,7 +78,7 @@ struct Metrics::Impl {
       gauge(r, "mhloader_credits_low", "1 when the balance is below monitor.credits.low_balance").Add({});
   pm::Family<pm::Counter>& credits_charged =
       counter(r, "mhloader_credits_charged_total", "Credits charged by Magic Hour per resource");
-  // Not in DESIGN.md §2.6 (issue 12 added them; see tests/ops/extra_metrics.txt).
+  // Issue 12 added the budget gauges (docs/control-plane.md §Metrics lists them).
   pm::Family<pm::Gauge>& credit_budget =
       gauge(r, "mhloader_credits_budget", "The job's credit_budget per run (only jobs that have one)");
   pm::Family<pm::Gauge>& credit_budget_used =
@@ -232,7 +232,7 @@ void Metrics::control_request(std::string_view route, int code, double seconds) 
 std::string Metrics::serialize() const {
   impl_->update_process();
   std::string text = pm::TextSerializer().Serialize(impl_->registry->Collect());
-  // prometheus-cpp leaves out a family without series; DESIGN.md wants every family
+  // prometheus-cpp leaves out a family without series; docs/design.md §Metrics wants every family
   // exported from the start, so one whose label sets are not known yet (upstream
   // endpoints and codes) shows its HELP and TYPE with no samples.
   for (const auto& [name, head] : impl_->declared) {

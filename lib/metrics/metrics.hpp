@@ -1,4 +1,4 @@
-// mhloader's Prometheus metrics (DESIGN.md §2.6): one registry, typed methods to
+// mhloader's Prometheus metrics (docs/control-plane.md §Metrics): one registry, typed methods to
 // update it, and the text exposition. prometheus-cpp stays behind this header.
 // Label values must come from bounded sets (endpoint templates, job, table and
 // route names), never from ids or user input.

@@ -1,5 +1,5 @@
 // Type inference and coercion of JSON values into column types, following
-// dlt's rules (dlt-conventions.md §b): what type a new column gets, and
+// dlt's rules (docs/dlt-layout.md §Types, §Variant columns): what type a new column gets, and
 // whether a later value fits an existing column or needs a variant column.
 #pragma once
 

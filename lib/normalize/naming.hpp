@@ -1,5 +1,5 @@
 // dlt's `snake_case` naming convention: how JSON keys, resource and dataset
-// names become Postgres identifiers (dlt-conventions.md §a.1).
+// names become Postgres identifiers (docs/dlt-layout.md §Naming).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // JSON records → rows of a root table and its nested tables, as dlt's
-// relational normalizer makes them (dlt-conventions.md §a, §b), evolving the
+// relational normalizer makes them (docs/dlt-layout.md §Nesting, §Types), evolving the
 // schema as it goes. Rows go to a RowSink, so nothing accumulates here.
 #pragma once
 

@@ -1,5 +1,5 @@
 // `_dlt_id` values: random for root rows, a hash of the parent link for
-// nested rows (dlt-conventions.md §a.3), so re-normalizing a record gives its
+// nested rows (docs/dlt-layout.md §System columns), so re-normalizing a record gives its
 // nested rows the same ids under the same parent.
 #pragma once
 

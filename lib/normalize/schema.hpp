@@ -19,7 +19,7 @@
 
 namespace mh::normalize {
 
-// System column names (dlt-conventions.md §a.3).
+// System column names (docs/dlt-layout.md §System columns).
 inline constexpr std::string_view kDltId = "_dlt_id";
 inline constexpr std::string_view kDltLoadId = "_dlt_load_id";
 inline constexpr std::string_view kDltParentId = "_dlt_parent_id";

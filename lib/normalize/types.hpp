@@ -1,5 +1,5 @@
 // dlt's data types for columns, their names in dlt's schema and their
-// Postgres column types (dlt-conventions.md §b.1).
+// Postgres column types (docs/dlt-layout.md §Types).
 #pragma once
 
 #include <cstdint>

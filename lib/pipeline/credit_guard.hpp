@@ -1,4 +1,4 @@
-// The credit guard's arithmetic (DESIGN.md §2.4, docs/generation.md): what a
+// The credit guard's arithmetic (docs/design.md §Generation, docs/generation.md): what a
 // request is estimated to cost, and whether it may be submitted given the
 // balance, the reserve, the job's budget and the spend already committed. Pure:
 // the caller reads the numbers (the ledger, under a lock) and acts on the answer.
@@ -13,7 +13,7 @@
 
 namespace mh::pipeline {
 
-// A request's cost before it is sent (magichour-api.md §3–4): the model's price ×
+// A request's cost before it is sent (docs/magic-hour-api.md §Models, §Image upscaler): the model's price ×
 // the resolution's factor × image_count; an upscale by mode and factor. Whatever is
 // not known counts at the most it could cost: an unknown model at the highest price,
 // a missing, `auto` or unknown resolution at the model's highest factor, a missing or

@@ -1,4 +1,4 @@
-// Generation within a run (DESIGN.md §2.4): every request gets a ledger row
+// Generation within a run (docs/design.md §Generation): every request gets a ledger row
 // committed before its POST, in the same step as the credit guard's check against
 // the reserve and the job's budget (credit_guard.hpp); creates are never resent
 // when they may have arrived, projects are polled to completion and their files

@@ -1,4 +1,4 @@
-// Generation throughput (DESIGN.md §5): N requests against magichour-sim with a
+// Generation throughput (docs/design.md §Performance targets): N requests against magichour-sim with a
 // fixed render time and max_concurrency, through the real pipeline (ledger in
 // PostgreSQL, creates, polling, load). Prints the wall time against the ideal
 // schedule — every project renders in parallel, so ideal = one render time —

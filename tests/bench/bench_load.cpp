@@ -1,4 +1,4 @@
-// Bulk benchmark (DESIGN.md §5): N synthetic records (12 fields, one nested
+// Bulk benchmark (docs/design.md §Performance targets): N synthetic records (12 fields, one nested
 // object, a 2-element list: ~4 rows each across 3 tables) normalized into a
 // load package and loaded into Postgres, against a plain COPY of the same
 // files into identical fresh tables in the same run.

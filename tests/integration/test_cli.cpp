@@ -34,7 +34,7 @@ const BadConfig kBadConfigs[] = {
     {"unknown top-level key",
      "magic_hour: {api_key: k-123456}\njobz: []\njobs: [{name: a, every: 1m, resources: [credits]}]\n",
      "at the top level, line 2; did you mean 'jobs'?", "unknown key 'jobz'"},
-    {"misspelt job key (DESIGN.md example)",
+    {"misspelt job key (the documented example)",
      "magic_hour: {api_key: k-123456}\njobs:\n  - name: a\n    shedule: \"* * * * *\"\n    resources: [credits]\n",
      "at jobs[0], line 4; did you mean 'schedule'?", "unknown key 'shedule'"},
     {"duration without unit", "magic_hour:\n  api_key: k-123456\n  timeout: 60\n", "at magic_hour.timeout, line 3",

@@ -21,6 +21,7 @@
 #include "control/control_plane.hpp"
 #include "db/ops.hpp"
 #include "db/pool.hpp"
+#include "support/markdown.hpp"
 #include "support/pg.hpp"
 #include "support/process.hpp"
 #include "support/sim.hpp"
@@ -716,7 +717,7 @@ TEST_CASE("control: /-/ready is 503 with the reason while Postgres is unreachabl
   CHECK(std::string(runs.json().at("detail").as_string()).find("postgres is unavailable") == 0);
 }
 
-TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2.6 family") {
+TEST_CASE("control: /metrics is valid exposition format with every family docs/control-plane.md lists") {
   Daemon d;
   REQUIRE(d.wait_ready());
   REQUIRE(d.call("POST", "/api/v1/jobs/manual_only/runs").status == 202);
@@ -726,10 +727,9 @@ TEST_CASE("control: /metrics is valid exposition format with every DESIGN.md §2
   CHECK(r.headers["content-type"].find("text/plain; version=0.0.4") == 0);
 
   std::set<std::string> names;
-  std::regex name_re(R"((mhloader_[a-z_]+|process_[a-z_]+))");
-  const std::string text = slurp(MHLOADER_SOURCE_DIR "/tests/ops/design_metrics.txt");
-  for (std::sregex_iterator it(text.begin(), text.end(), name_re), end; it != end; ++it) names.insert((*it)[1]);
-  REQUIRE(names.size() >= 24);
+  const auto section = mh::test::markdown_section(slurp(MHLOADER_SOURCE_DIR "/docs/control-plane.md"), "## Metrics");
+  for (const auto& row : mh::test::markdown_table(section)) names.insert(mh::test::unquote(row.at("family")));
+  REQUIRE(names.size() >= 26);
   for (const auto& n : names) {
     CAPTURE(n);
     CHECK(r.body.find("# TYPE " + n + " ") != std::string::npos);

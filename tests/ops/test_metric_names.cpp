@@ -1,6 +1,7 @@
-// Metric names in deploy/ (alert rules, their tests, the Grafana dashboard) and in
-// docs/operations.md are DESIGN.md §2.6's names, with its labels; and the families
-// the daemon already exports match that list too.
+// The metric families documented in docs/control-plane.md §Metrics against the code and
+// deploy/: the daemon exports exactly those families with their types and labels, and
+// every name, label and label value used in deploy/ (alert rules, their tests, the
+// Grafana dashboard) and the docs is one of them.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -8,10 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include "db/states.hpp"
 #include "metrics/metrics.hpp"
 #include "ops/ops.hpp"
+#include "support/markdown.hpp"
 
-using mh::ops::exists;
 using mh::ops::read_text;
 using mh::ops::source_path;
 
@@ -23,72 +25,36 @@ struct Family {
   std::map<std::string, std::set<std::string>> label_values;  // from notes such as "outcome: a|b"
 };
 
-// The code block of DESIGN.md §2.6.
-std::string design_block(const std::string& design) {
-  auto section = design.find("### 2.6");
-  REQUIRE(section != std::string::npos);
-  auto open = design.find("```", section);
-  auto close = design.find("```", open + 3);
-  REQUIRE(close != std::string::npos);
-  std::string block = design.substr(open + 3, close - open - 3);
-  return block.substr(block.find_first_not_of('\n'));
+// docs/control-plane.md §Metrics: the table of families (name, type, labels) and the
+// table of closed label value sets. The docs are the list of record; this file checks
+// the code and deploy/ against them.
+std::string metrics_section() {
+  return mh::test::markdown_section(read_text(source_path("docs/control-plane.md")), "## Metrics");
 }
 
-// DESIGN.md lives in the project's shared/ folder beside the repository (CI lays it
-// there too); tests/ops/design_metrics.txt is the committed copy for checkouts without it.
-std::string design_list() {
-  std::string copy = read_text(source_path("tests/ops/design_metrics.txt"));
-  std::string design = source_path("../shared/DESIGN.md");
-  if (!exists(design)) {
-    MESSAGE("no ../shared/DESIGN.md: using the committed copy of §2.6");
-    return copy;
-  }
-  std::string block = design_block(read_text(design));
-  CHECK_MESSAGE(block == copy, "DESIGN.md §2.6 changed: update tests/ops/design_metrics.txt (and deploy/) to match");
-  return block;
-}
-
-// The families in a §2.6-style list.
-std::map<std::string, Family> parse_families(const std::string& list) {
+std::map<std::string, Family> documented_families() {
+  std::string section = metrics_section();
   std::map<std::string, Family> out;
-  std::regex line_re(R"(^(\w+)(?:\{([^}]*)\})?\s+(\S+)(?:\s+(.*))?$)");
-  std::regex note_re(R"((\w+): ([\w|]+))");
-  for (const auto& line : mh::ops::lines(list)) {
-    if (line.empty()) continue;
-    if (line.starts_with("process_")) {  // "process_a, process_b, ...": standard process metrics
-      std::stringstream s(line);
-      for (std::string name; std::getline(s, name, ',');) {
-        name.erase(0, name.find_first_not_of(' '));
-        out[name] = Family{};
-      }
-      continue;
-    }
-    std::smatch m;
-    REQUIRE_MESSAGE(std::regex_match(line, m, line_re), "unexpected line in §2.6: " << line);
+  for (const auto& row : mh::test::markdown_table(section)) {
+    std::string name = mh::test::unquote(row.at("family"));
+    REQUIRE_MESSAGE(std::regex_match(name, std::regex("[a-z_]+")), "unexpected family cell: " << row.at("family"));
     Family f;
-    std::stringstream labels(m[2].str());
-    for (std::string l; std::getline(labels, l, ',');) f.labels.insert(l);
-    f.type = m[3] == "1" ? "gauge" : m[3].str();  // build_info: "always 1", a gauge
-    std::string note = m[4];
-    std::smatch n;
-    if (std::regex_search(note, n, note_re) && f.labels.count(n[1])) {
-      std::stringstream values(n[2].str());
-      for (std::string v; std::getline(values, v, '|');) f.label_values[n[1]].insert(v);
-    }
-    out[m[1]] = f;
-  }
-  return out;
-}
-
-std::map<std::string, Family> design_families() { return parse_families(design_list()); }
-
-// DESIGN.md §2.6 and the families issues added since (tests/ops/extra_metrics.txt, in
-// the same format; docs/operations.md describes them).
-std::map<std::string, Family> all_families() {
-  auto out = design_families();
-  for (auto& [name, f] : parse_families(read_text(source_path("tests/ops/extra_metrics.txt")))) {
-    CHECK_MESSAGE(out.count(name) == 0, name << " is in DESIGN.md §2.6 now: remove it from extra_metrics.txt");
+    std::string type = row.at("type");
+    f.type = type.substr(0, type.find(' '));  // "gauge (always 1)", "gauge 0/1"
+    REQUIRE_MESSAGE((f.type == "counter" || f.type == "gauge" || f.type == "histogram"), name << ": " << type);
+    for (const auto& l : mh::test::code_spans(row.at("labels"))) f.labels.insert(l);
+    CHECK_MESSAGE(out.count(name) == 0, name << " is listed twice");
     out[name] = f;
+  }
+  // The second table: closed sets of label values.
+  auto values_at = section.find("| family | label | values |");
+  REQUIRE_MESSAGE(values_at != std::string::npos, "docs/control-plane.md §Metrics has no label values table");
+  for (const auto& row : mh::test::markdown_table(section.substr(values_at))) {
+    std::string name = mh::test::unquote(row.at("family"));
+    std::string label = mh::test::unquote(row.at("label"));
+    REQUIRE_MESSAGE(out.count(name), "label values for unknown family " << name);
+    CHECK_MESSAGE(out[name].labels.count(label), name << " has no label " << label);
+    for (const auto& v : mh::test::code_spans(row.at("values"))) out[name].label_values[label].insert(v);
   }
   return out;
 }
@@ -117,17 +83,27 @@ const std::vector<std::string> kDeployFiles{"deploy/prometheus/rules.yml", "depl
 
 }  // namespace
 
-TEST_CASE("metrics: DESIGN.md §2.6 lists the families with their labels and types") {
-  auto families = design_families();
-  CHECK(families.size() == 24);
+TEST_CASE("metrics: docs/control-plane.md lists the families with their labels, types and closed label values") {
+  auto families = documented_families();
+  CHECK(families.size() == 26);
   CHECK(families.at("mhloader_runs_total").labels == std::set<std::string>{"job", "outcome"});
   CHECK(families.at("mhloader_runs_total").label_values.at("outcome").count("partial") == 1);
   CHECK(families.at("mhloader_run_duration_seconds").type == "histogram");
   CHECK(families.count("process_open_fds") == 1);
+  CHECK(families.at("mhloader_upstream_up").labels.empty());
+  // The documented value sets are the code's: run outcomes (every final run status) and
+  // ledger states.
+  std::set<std::string> outcomes, states;
+  for (const char* s : mh::db::kRunStatuses) {
+    if (std::string(s) != "running") outcomes.insert(s);
+  }
+  for (const char* s : mh::db::kSubmissionStates) states.insert(s);
+  CHECK(families.at("mhloader_runs_total").label_values.at("outcome") == outcomes);
+  CHECK(families.at("mhloader_submissions").label_values.at("state") == states);
 }
 
-TEST_CASE("metrics: every metric name, label and outcome in deploy/ and docs/operations.md is in DESIGN.md §2.6") {
-  auto families = all_families();
+TEST_CASE("metrics: every metric name, label and outcome in deploy/ and the docs is a documented one") {
+  auto families = documented_families();
   std::set<std::string> all_labels = kTargetLabels;
   all_labels.insert("le");
   for (const auto& [name, f] : families) all_labels.insert(f.labels.begin(), f.labels.end());
@@ -144,7 +120,7 @@ TEST_CASE("metrics: every metric name, label and outcome in deploy/ and docs/ope
       bool bucket = false;
       std::string name = family_of((*it)[1], families, bucket);
       auto fam = families.find(name);
-      CHECK_MESSAGE(fam != families.end(), "'" << (*it)[1] << "' is not a DESIGN.md §2.6 metric");
+      CHECK_MESSAGE(fam != families.end(), "'" << (*it)[1] << "' is not a metric of docs/control-plane.md §Metrics");
       if (fam == families.end()) continue;
       used.insert(name);
       std::string selector = (*it)[2];
@@ -182,8 +158,8 @@ TEST_CASE("metrics: every metric name, label and outcome in deploy/ and docs/ope
   }
 }
 
-TEST_CASE("metrics: the daemon exports every DESIGN.md §2.6 family with its names, types and labels") {
-  auto families = all_families();
+TEST_CASE("metrics: the daemon exports every documented family with its names, types and labels, and no other") {
+  auto families = documented_families();
   mh::metrics::Metrics m("0.0.0-test", "abc");
   // Give the labelled families a series each so their labels show.
   m.upstream_request("GET /v1/account", "200", 0.2);
@@ -211,7 +187,8 @@ TEST_CASE("metrics: the daemon exports every DESIGN.md §2.6 family with its nam
       std::string name = t[1];
       exported.insert(name);
       auto fam = families.find(name);
-      CHECK_MESSAGE(fam != families.end(), "the daemon exports '" << name << "', which DESIGN.md §2.6 does not list");
+      CHECK_MESSAGE(fam != families.end(),
+                    "the daemon exports '" << name << "', which docs/control-plane.md §Metrics does not list");
       if (fam != families.end() && !fam->second.type.empty()) CHECK_MESSAGE(fam->second.type == t[2].str(), name);
       continue;
     }
@@ -232,7 +209,7 @@ TEST_CASE("metrics: the daemon exports every DESIGN.md §2.6 family with its nam
   for (const auto& [name, f] : families) {
     if (!exported.count(name)) missing += " " + name;
   }
-  CHECK_MESSAGE(missing.empty(), "DESIGN.md §2.6 families not exported:" << missing);
+  CHECK_MESSAGE(missing.empty(), "documented families not exported:" << missing);
 }
 
 TEST_CASE(

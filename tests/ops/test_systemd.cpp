@@ -1,5 +1,5 @@
 // systemd/mhloader.service: systemd's own checks (verify, the offline security
-// review) and the settings the issue and DESIGN.md §2.8 ask for.
+// review) and the settings the issue and docs/design.md §Process ask for.
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 

@@ -54,7 +54,7 @@ constexpr std::string_view kToolNames[] = {"ai-anime-generator",
 
 constexpr std::string_view kSavedItemTypes[] = {"character", "reference", "voice", "moodboard", "brand_kit"};
 
-// Upload extensions by asset type (magichour-api.md §5.5).
+// Upload extensions by asset type (docs/magic-hour-api.md §Uploads).
 const std::map<std::string, std::vector<std::string>>& upload_extensions() {
   static const std::map<std::string, std::vector<std::string>> m{
       {"video", {"mp4", "m4v", "mov", "webm"}},
@@ -237,7 +237,7 @@ std::string Simulator::status_of(const Project& p, Clock::time_point now) const 
 }
 
 void Simulator::settle(Clock::time_point now) {
-  // Credits come back the moment a project turns `error` (magichour-api.md §3).
+  // Credits come back the moment a project turns `error` (docs/magic-hour-api.md §Credits).
   std::erase_if(pending_errors_, [&](const std::string& id) {
     auto& p = projects_.at(id);
     if (now < p.done_at) return false;
@@ -383,7 +383,7 @@ HttpResponse Simulator::create_image(const HttpRequest& req) {
     return message(
         422, "Unable to create image: model '" + std::string(m->id) + "' supports image_count " + join(counts, ", "));
   }
-  // Billed at the resolution it renders: `auto` is the plan's (magichour-api.md §3).
+  // Billed at the resolution it renders: `auto` is the plan's (docs/magic-hour-api.md §Image generator).
   std::string_view billed = res == "auto" ? magichour::auto_resolution(*m, options_.tier) : std::string_view(res);
   return finish_create(req, "ai-image-generator", magichour::image_credits(*m, billed, image_count), image_count, name);
 }

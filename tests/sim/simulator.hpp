@@ -1,4 +1,4 @@
-// magichour-sim's state machine: the Magic Hour API as magichour-api.md
+// magichour-sim's state machine: the Magic Hour API as docs/magic-hour-api.md
 // describes it (auth, creates with validation and billing, project lifecycle,
 // uploads, downloads, account, saved items, the dlt page's legacy endpoints),
 // plus fault injection and a ledger. Synchronous; the server calls handle().

@@ -1,5 +1,5 @@
 // The relational normalizer: tables, columns, rows and ids as dlt makes them
-// (dlt-conventions.md §a), on a Magic Hour image project and dlt's examples.
+// (docs/dlt-layout.md §Nesting), on a Magic Hour image project and dlt's examples.
 #include <doctest/doctest.h>
 
 #include <string>

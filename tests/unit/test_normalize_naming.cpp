@@ -1,4 +1,4 @@
-// The snake_case naming convention against the examples in dlt-conventions.md §a.1.
+// The snake_case naming convention against the examples in docs/dlt-layout.md §Naming.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -1,5 +1,5 @@
 // Type inference, coercion, variant columns and hostile keys
-// (dlt-conventions.md §b), and the ISO timestamp reader behind detection.
+// (docs/dlt-layout.md §Types, §Variant columns), and the ISO timestamp reader behind detection.
 #include <doctest/doctest.h>
 
 #include <limits>
