@@ -107,11 +107,14 @@ asio::awaitable<void> status(Context& ctx, PageSink& sink, ResourceOutcome& out)
 asio::awaitable<void> models(Context& ctx, PageSink& sink, ResourceOutcome& out) {
   auto r = co_await ctx.client.get_json("GET /v1/models", "/v1/models", ctx.call);
   std::vector<json::value> page;
+  auto take = [&](json::array& list) {  // moved, not copied: the answer is ours
+    page.assign(std::make_move_iterator(list.begin()), std::make_move_iterator(list.end()));
+  };
   if (r.body.is_array()) {
-    page.assign(r.body.as_array().begin(), r.body.as_array().end());
-  } else if (const json::value* data = r.body.is_object() ? r.body.as_object().if_contains("data") : nullptr;
+    take(r.body.as_array());
+  } else if (json::value* data = r.body.is_object() ? r.body.as_object().if_contains("data") : nullptr;
              data && data->is_array()) {
-    page.assign(data->as_array().begin(), data->as_array().end());
+    take(data->as_array());
   } else {
     throw ApiError(ErrorKind::protocol, r.status, "GET /v1/models", "",
                    "GET /v1/models answered neither a list nor an object with a data list");

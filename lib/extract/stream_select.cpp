@@ -4,6 +4,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value_stack.hpp>
+#include <charconv>
 #include <stdexcept>
 #include <string>
 #include <unordered_set>
@@ -28,7 +29,6 @@ struct HandlerBase {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
   bool on_document_begin(json::error_code&) { return true; }
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_comment_part(json::string_view, json::error_code&) { return true; }
   bool on_comment(json::string_view, json::error_code&) { return true; }
 };
@@ -65,6 +65,7 @@ struct Plan {
 // the stream cannot know which one the tree keeps before it has passed both.
 class Survey : public HandlerBase {
  public:
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
   explicit Survey(const std::optional<config::JsonPath>& selector) : selector_(selector) {}
 
   bool on_document_begin(json::error_code&) {
@@ -294,13 +295,20 @@ class Streamer : public HandlerBase {
     return finish(string_);
   }
   bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number_.clear();
     return scalar(false, [i](json::value_stack& s) { s.push_int64(i); });
   }
   bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    number_.clear();
     return scalar(false, [u](json::value_stack& s) { s.push_uint64(u); });
   }
-  bool on_double(double d, json::string_view, json::error_code&) {
-    return scalar(false, [d](json::value_stack& s) { s.push_double(d); });
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_double(double d, json::string_view s, json::error_code&) {
+    const double v = read_double(d, s);
+    return scalar(false, [v](json::value_stack& st) { st.push_double(v); });
   }
   bool on_bool(bool b, json::error_code&) {
     return scalar(false, [b](json::value_stack& s) { s.push_bool(b); });
@@ -342,6 +350,23 @@ class Streamer : public HandlerBase {
   };
 
   bool on_way(int sel) const { return sel >= 0 && static_cast<std::size_t>(sel) < selector_->steps.size(); }
+
+  // A double from its text, correctly rounded: Boost.JSON 1.81 reads one by either of two
+  // algorithms, depending on how much of the buffer is left, so a page fed in chunks could
+  // read a number of 17+ digits an ulp off from one parsed whole (or -0e992 as NaN).
+  double read_double(double parsed, json::string_view last) {
+    const char* first = last.data();
+    const char* end = last.data() + last.size();
+    if (!number_.empty()) {
+      number_.append(last.data(), last.size());
+      first = number_.data();
+      end = number_.data() + number_.size();
+    }
+    double v = parsed;
+    auto [ptr, ec] = std::from_chars(first, end, v);
+    number_.clear();
+    return ec == std::errc() && ptr == end ? v : parsed;  // out of range: Boost's ±inf or 0
+  }
 
   Role role_of(const Frame& p, std::string_view key, std::size_t index) const {
     Role r;
@@ -466,6 +491,7 @@ class Streamer : public HandlerBase {
   const KeepNode& keep_;
   std::vector<Frame> frames_;
   std::string key_;
+  std::string number_;  // the parts of a number split between two chunks
   bool in_string_ = false;
   Dest string_;
   std::size_t arrays_ = 0;  // arrays begun so far: the ordinal of the next one
@@ -536,7 +562,7 @@ bool PageStream::next(std::vector<json::value>& batch, std::size_t max) {
   auto& out = s.parser->handler().batch();
   while (!s.done && out.size() < max) {
     // Text of at most `max` bytes holds at most `max` records: a batch ends near `max`.
-    const std::size_t n = std::min({kChunk, std::max<std::size_t>(max, 1), s.text.size() - s.offset});
+    std::size_t n = std::min({kChunk, std::max<std::size_t>(max, 1), s.text.size() - s.offset});
     const bool more = s.offset + n < s.text.size();
     json::error_code ec;
     std::size_t used = s.parser->write_some(more, s.text.data() + s.offset, n, ec);
