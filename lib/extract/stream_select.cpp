@@ -65,7 +65,6 @@ struct Plan {
 // the stream cannot know which one the tree keeps before it has passed both.
 class Survey : public HandlerBase {
  public:
-  bool on_number_part(json::string_view, json::error_code&) { return true; }
   explicit Survey(const std::optional<config::JsonPath>& selector) : selector_(selector) {}
 
   bool on_document_begin(json::error_code&) {
@@ -106,6 +105,7 @@ class Survey : public HandlerBase {
   }
   bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
   bool on_string(json::string_view, std::size_t, json::error_code&) { return scalar(); }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
   bool on_int64(std::int64_t, json::string_view, json::error_code&) { return scalar(); }
   bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return scalar(); }
   bool on_double(double, json::string_view, json::error_code&) { return scalar(); }
