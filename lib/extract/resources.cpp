@@ -4,6 +4,7 @@
 
 #include "extract/page_guard.hpp"
 #include "extract/select.hpp"
+#include "extract/stream_select.hpp"
 #include "log/log.hpp"
 #include "magichour/catalog.hpp"
 #include "monitor/monitors.hpp"
@@ -54,13 +55,23 @@ std::string path_of(const std::string& next) {
 
 bool is_cancelled(const Context& ctx) { return ctx.cancelled != nullptr && *ctx.cancelled; }
 
-// Emits one page and reports progress.
-asio::awaitable<void> emit(Context& ctx, PageSink& sink, const normalize::Resource& hints, ResourceOutcome& out,
-                           std::vector<json::value>& records) {
-  out.pages += 1;
+// Hands a batch of a page's records to the sink.
+asio::awaitable<void> emit_batch(PageSink& sink, const normalize::Resource& hints, ResourceOutcome& out,
+                                 std::vector<json::value>& records) {
   out.records += static_cast<std::int64_t>(records.size());
   if (!records.empty()) co_await sink.page(hints, records);
+}
+
+void page_done(Context& ctx, ResourceOutcome& out) {
+  out.pages += 1;
   if (ctx.progress) ctx.progress(out);
+}
+
+// Emits one page, whole, and reports progress.
+asio::awaitable<void> emit(Context& ctx, PageSink& sink, const normalize::Resource& hints, ResourceOutcome& out,
+                           std::vector<json::value>& records) {
+  co_await emit_batch(sink, hints, out, records);
+  page_done(ctx, out);
 }
 
 // ----- built-in resources --------------------------------------------------------------------
@@ -96,11 +107,14 @@ asio::awaitable<void> status(Context& ctx, PageSink& sink, ResourceOutcome& out)
 asio::awaitable<void> models(Context& ctx, PageSink& sink, ResourceOutcome& out) {
   auto r = co_await ctx.client.get_json("GET /v1/models", "/v1/models", ctx.call);
   std::vector<json::value> page;
+  auto take = [&](json::array& list) {  // moved, not copied: the answer is ours
+    page.assign(std::make_move_iterator(list.begin()), std::make_move_iterator(list.end()));
+  };
   if (r.body.is_array()) {
-    page.assign(r.body.as_array().begin(), r.body.as_array().end());
-  } else if (const json::value* data = r.body.is_object() ? r.body.as_object().if_contains("data") : nullptr;
+    take(r.body.as_array());
+  } else if (json::value* data = r.body.is_object() ? r.body.as_object().if_contains("data") : nullptr;
              data && data->is_array()) {
-    page.assign(data->as_array().begin(), data->as_array().end());
+    take(data->as_array());
   } else {
     throw ApiError(ErrorKind::protocol, r.status, "GET /v1/models", "",
                    "GET /v1/models answered neither a list nor an object with a data list");
@@ -286,6 +300,36 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
   auto find = [](const json::value& root, const std::optional<config::JsonPath>& path) -> const json::value* {
     return path ? find_value(root, *path) : nullptr;
   };
+  // dlt's incremental, record by record across batches and pages: rows before the start,
+  // and the start's rows already loaded, are dropped; the newest cursor value is tracked.
+  auto keep_new = [&](std::vector<json::value>& records) {
+    std::vector<json::value> kept;
+    for (auto& rec : records) {
+      const json::value* c = find(rec, cursor_value_path);
+      if (c == nullptr || c->is_null()) {
+        kept.push_back(std::move(rec));  // dlt raises here by default; we keep the row
+        continue;
+      }
+      std::optional<std::string> key;  // the row's hash, computed only for boundary rows, once
+      auto hash = [&]() -> const std::string& {
+        if (!key) key = row_key(rec, r.primary_key);
+        return *key;
+      };
+      if (start) {
+        int cmp = compare_cursor(*c, *start);
+        if (cmp < 0) continue;
+        if (cmp == 0 && std::find(boundary.begin(), boundary.end(), json::value(hash())) != boundary.end()) continue;
+      }
+      const int vs_last = last ? compare_cursor(*c, *last) : 1;
+      if (vs_last > 0) {
+        last = *c;
+        last_hashes.clear();
+      }
+      if (vs_last >= 0) last_hashes.push_back(json::value(hash()));
+      kept.push_back(std::move(rec));
+    }
+    records = std::move(kept);
+  };
   PageGuard guard(r.max_pages);
   try {
     for (;;) {
@@ -300,43 +344,23 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
       // parameters only), so every paginator pages a POST the same way.
       magichour::JsonResponse res;
       if (ep.method == "POST") {
-        res = co_await ctx.client.post_json(endpoint, next, body, ctx.call);
+        res = co_await ctx.client.post_page(endpoint, next, body, ctx.call);
       } else {
-        res = co_await ctx.client.get_json(endpoint, next, ctx.call);
+        res = co_await ctx.client.get_page(endpoint, next, ctx.call);
       }
-      auto records = take_records(res.body, ep.data_selector, paginator_paths);
-      std::size_t page_size = records.size();
-
-      if (r.incremental) {
-        std::vector<json::value> kept;
-        for (auto& rec : records) {
-          const json::value* c = find(rec, cursor_value_path);
-          if (c == nullptr || c->is_null()) {
-            kept.push_back(std::move(rec));  // dlt raises here by default; we keep the row
-            continue;
-          }
-          std::optional<std::string> key;  // the row's hash, computed only for boundary rows, once
-          auto hash = [&]() -> const std::string& {
-            if (!key) key = row_key(rec, r.primary_key);
-            return *key;
-          };
-          if (start) {
-            int cmp = compare_cursor(*c, *start);
-            if (cmp < 0) continue;
-            if (cmp == 0 && std::find(boundary.begin(), boundary.end(), json::value(hash())) != boundary.end())
-              continue;
-          }
-          const int vs_last = last ? compare_cursor(*c, *last) : 1;
-          if (vs_last > 0) {
-            last = *c;
-            last_hashes.clear();
-          }
-          if (vs_last >= 0) last_hashes.push_back(json::value(hash()));
-          kept.push_back(std::move(rec));
-        }
-        records = std::move(kept);
+      // The page streams (docs/memory.md): its records reach the sink batch by batch while
+      // the rest is parsed. The client checked the whole text is JSON, and the stream checks
+      // it again before its first batch: no record of a malformed page is ever loaded.
+      PageStream page(res.text, ep.data_selector, paginator_paths);
+      std::size_t page_size = 0;
+      std::vector<json::value> records;
+      while (page.next(records)) {
+        page_size += records.size();
+        if (r.incremental) keep_new(records);
+        co_await emit_batch(sink, hints, out, records);
       }
-      co_await emit(ctx, sink, hints, out, records);
+      page_done(ctx, out);
+      const json::value& page_body = page.rest();
 
       // The next request, per paginator.
       std::optional<std::string> following;
@@ -352,7 +376,7 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
           break;
         }
         case config::PaginatorType::json_link: {
-          const json::value* link = find(res.body, next_url_path);
+          const json::value* link = find(page_body, next_url_path);
           if (link && link->is_string() && !link->as_string().empty()) {
             std::string err;
             auto base = net::parse_url(res.url, err);
@@ -372,10 +396,10 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
         }
         case config::PaginatorType::offset: {
           offset += pg.limit;
-          auto total = as_int(find(res.body, total_path));
+          auto total = as_int(find(page_body, total_path));
           bool more = !(pg.stop_after_empty_page && page_size == 0) && !(total && offset >= *total) &&
                       !(pg.maximum && offset >= *pg.maximum);
-          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(page_body, has_more_path));
           if (!total && !pg.has_more_path && static_cast<std::int64_t>(page_size) < pg.limit) more = false;
           if (more) {
             params[pg.offset_param] = offset;
@@ -385,10 +409,10 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
         }
         case config::PaginatorType::page_number: {
           ++page_no;
-          auto total = as_int(find(res.body, total_path));
+          auto total = as_int(find(page_body, total_path));
           bool more = !(pg.stop_after_empty_page && page_size == 0) && !(total && page_no >= *total + pg.base_page) &&
                       !(pg.maximum && page_no > *pg.maximum);
-          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(page_body, has_more_path));
           if (more) {
             params[pg.page_param] = page_no;
             following = with_query(ep.path, params);
@@ -396,9 +420,9 @@ asio::awaitable<ResourceOutcome> extract_rest(const config::ResourceConfig& r, c
           break;
         }
         case config::PaginatorType::cursor: {
-          const json::value* c = find(res.body, next_cursor_path);
+          const json::value* c = find(page_body, next_cursor_path);
           bool more = truthy(c) && !(pg.stop_after_empty_page && page_size == 0);
-          if (pg.has_more_path) more = more && truthy(find(res.body, has_more_path));
+          if (pg.has_more_path) more = more && truthy(find(page_body, has_more_path));
           if (more) {
             params[pg.cursor_param] = c->is_string() ? json::value(c->as_string()) : *c;
             following = with_query(ep.path, params);

@@ -94,19 +94,7 @@ constexpr std::string_view kListKeys[] = {"data",     "items",   "results", "ent
 
 }  // namespace
 
-std::vector<json::value> take_records(json::value& body, const std::optional<config::JsonPath>& selector,
-                                      const std::vector<const config::JsonPath*>& keep) {
-  std::vector<json::value> out;
-  const Pinned pinned = pin(body, keep);
-  if (selector) {
-    collect(body, selector->steps, 0, pinned, out);
-    return out;
-  }
-  if (body.is_array()) {
-    take_all(body.as_array(), pinned, out);
-    return out;
-  }
-  if (!body.is_object()) return out;
+json::array* detect_list(json::object& body) {
   // Well-known keys first (up to two levels deep), else the least nested list.
   json::array* best = nullptr;
   int best_depth = 99;
@@ -131,7 +119,24 @@ std::vector<json::value> take_records(json::value& body, const std::optional<con
       }
     }
   };
-  scan(body.as_object(), 0);
+  scan(body, 0);
+  return best;
+}
+
+std::vector<json::value> take_records(json::value& body, const std::optional<config::JsonPath>& selector,
+                                      const std::vector<const config::JsonPath*>& keep) {
+  std::vector<json::value> out;
+  const Pinned pinned = pin(body, keep);
+  if (selector) {
+    collect(body, selector->steps, 0, pinned, out);
+    return out;
+  }
+  if (body.is_array()) {
+    take_all(body.as_array(), pinned, out);
+    return out;
+  }
+  if (!body.is_object()) return out;
+  json::array* best = detect_list(body.as_object());
   if (best != nullptr) {
     take_all(*best, pinned, out);
   } else {

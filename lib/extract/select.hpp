@@ -3,6 +3,8 @@
 // single values by path (cursors, totals, next links).
 #pragma once
 
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <optional>
 #include <vector>
@@ -19,6 +21,10 @@ namespace mh::extract {
 // those paths are copied and the others left null, so the paginator can still read them.
 std::vector<boost::json::value> take_records(boost::json::value& body, const std::optional<config::JsonPath>& selector,
                                              const std::vector<const config::JsonPath*>& keep = {});
+
+// The list dlt's detector picks in an object body (named keys up to two levels deep, else
+// the least nested list), or nullptr. Shared with the streaming selector (stream_select.hpp).
+boost::json::array* detect_list(boost::json::object& body);
 
 // The value at `path` (no wildcards), or nullptr.
 const boost::json::value* find_value(const boost::json::value& root, const config::JsonPath& path);

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <chrono>
 
 #include "async/fair_limiter.hpp"
@@ -44,18 +45,59 @@ const CallOptions& default_call_options() {
   return options;
 }
 
+namespace {
+
+[[noreturn]] void invalid_json(const std::string& body, const std::string& endpoint, std::size_t consumed,
+                               const boost::system::error_code& ec) {
+  std::size_t offset = consumed < body.size() ? consumed : body.size();
+  throw ApiError(ErrorKind::protocol, 200, endpoint, "",
+                 "Magic Hour sent invalid JSON for " + endpoint + " (at byte " + std::to_string(offset) + " of " +
+                     std::to_string(body.size()) + ": " + ec.message() + ")");
+}
+
+// A basic_parser handler that builds nothing: the grammar check alone.
+struct CheckOnly {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t, json::error_code&) { return true; }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t, json::error_code&) { return true; }
+  bool on_key_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_key(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
+  bool on_double(double, json::string_view, json::error_code&) { return true; }
+  bool on_bool(bool, json::error_code&) { return true; }
+  bool on_null(json::error_code&) { return true; }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+}  // namespace
+
 json::value parse_json_body(const std::string& body, const std::string& endpoint) {
   json::stream_parser p;
   boost::system::error_code ec;
   std::size_t consumed = p.write(body.data(), body.size(), ec);
   if (!ec) p.finish(ec);
-  if (ec) {
-    std::size_t offset = consumed < body.size() ? consumed : body.size();
-    throw ApiError(ErrorKind::protocol, 200, endpoint, "",
-                   "Magic Hour sent invalid JSON for " + endpoint + " (at byte " + std::to_string(offset) + " of " +
-                       std::to_string(body.size()) + ": " + ec.message() + ")");
-  }
+  if (ec) invalid_json(body, endpoint, consumed, ec);
   return p.release();
+}
+
+void check_json_body(const std::string& body, const std::string& endpoint) {
+  json::basic_parser<CheckOnly> p(json::parse_options{});  // stream_parser's default options
+  boost::system::error_code ec;
+  std::size_t consumed = p.write_some(false, body.data(), body.size(), ec);
+  if (!ec && consumed < body.size()) ec = json::error::extra_data;  // write_some stops after the document
+  if (ec) invalid_json(body, endpoint, consumed, ec);
 }
 
 namespace {
@@ -180,7 +222,8 @@ std::string Client::absolute(std::string_view path_or_url, std::string_view endp
 }
 
 asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view, net::ClientRequest& request,
-                                                  const CallOptions& options, Mode mode, json::value* parsed) {
+                                                  const CallOptions& options, Mode mode, json::value* parsed,
+                                                  Body body) {
   const std::string endpoint(endpoint_view);
   const int max_attempts = options.max_attempts > 0 ? options.max_attempts : settings_.retry.max_attempts;
   request.idempotent = mode == Mode::read;
@@ -220,10 +263,14 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
       } else {
         if (metrics_) metrics_->upstream_request(endpoint, std::to_string(res.status), seconds());
         if (res.status >= 200 && res.status < 300) {
-          if (parsed == nullptr) co_return res;
+          if (body == Body::any) co_return res;
           // Invalid JSON on a read is usually a gateway hiccup: it gets the same retries as a 5xx.
           try {
-            *parsed = parse_json_body(res.body, endpoint);
+            if (body == Body::parse) {
+              *parsed = parse_json_body(res.body, endpoint);
+            } else {
+              check_json_body(res.body, endpoint);
+            }
             co_return res;
           } catch (const ApiError&) {
             if (attempt >= max_attempts) throw;
@@ -258,36 +305,61 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
 }
 
 asio::awaitable<JsonResponse> Client::read_json(std::string_view endpoint, net::ClientRequest& req,
-                                                const CallOptions& options) {
+                                                const CallOptions& options, Body body) {
   JsonResponse out;
-  net::ClientResponse res = co_await send(endpoint, req, options, Mode::read, &out.body);
+  net::ClientResponse res = co_await send(endpoint, req, options, Mode::read, &out.body, body);
   out.status = res.status;
   out.headers = std::move(res.headers);
   out.url = req.url;
+  if (body == Body::check) out.text = std::move(res.body);
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::get(std::string_view endpoint, std::string_view path_or_url,
+                                          const CallOptions& options, Body body) {
+  net::ClientRequest req;
+  req.url = absolute(path_or_url, endpoint);
+  req.headers = {auth_, {"Accept", "application/json"}};
+  JsonResponse out = co_await read_json(endpoint, req, options, body);
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::post(std::string_view endpoint, std::string_view path_or_url,
+                                           const json::value& request_body, const CallOptions& options, Body body) {
+  net::ClientRequest req;
+  req.method = "POST";
+  req.url = absolute(path_or_url, endpoint);
+  req.headers = {auth_, {"Accept", "application/json"}};
+  if (!request_body.is_null()) {
+    req.headers.push_back({"Content-Type", "application/json"});
+    req.body = json::serialize(request_body);
+  }
+  // Mode::read: a listing POST may be sent again (429, 5xx, a dropped connection) at no cost.
+  JsonResponse out = co_await read_json(endpoint, req, options, body);
   co_return out;
 }
 
 asio::awaitable<JsonResponse> Client::get_json(std::string_view endpoint, std::string_view path_or_url,
                                                const CallOptions& options) {
-  net::ClientRequest req;
-  req.url = absolute(path_or_url, endpoint);
-  req.headers = {auth_, {"Accept", "application/json"}};
-  JsonResponse out = co_await read_json(endpoint, req, options);
+  JsonResponse out = co_await get(endpoint, path_or_url, options, Body::parse);
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::get_page(std::string_view endpoint, std::string_view path_or_url,
+                                               const CallOptions& options) {
+  JsonResponse out = co_await get(endpoint, path_or_url, options, Body::check);
   co_return out;
 }
 
 asio::awaitable<JsonResponse> Client::post_json(std::string_view endpoint, std::string_view path_or_url,
                                                 const json::value& body, const CallOptions& options) {
-  net::ClientRequest req;
-  req.method = "POST";
-  req.url = absolute(path_or_url, endpoint);
-  req.headers = {auth_, {"Accept", "application/json"}};
-  if (!body.is_null()) {
-    req.headers.push_back({"Content-Type", "application/json"});
-    req.body = json::serialize(body);
-  }
-  // Mode::read: a listing POST may be sent again (429, 5xx, a dropped connection) at no cost.
-  JsonResponse out = co_await read_json(endpoint, req, options);
+  JsonResponse out = co_await post(endpoint, path_or_url, body, options, Body::parse);
+  co_return out;
+}
+
+asio::awaitable<JsonResponse> Client::post_page(std::string_view endpoint, std::string_view path_or_url,
+                                                const json::value& body, const CallOptions& options) {
+  JsonResponse out = co_await post(endpoint, path_or_url, body, options, Body::check);
   co_return out;
 }
 

@@ -88,8 +88,9 @@ struct UploadSlot {
 struct JsonResponse {
   int status = 0;
   std::vector<net::Header> headers;
-  boost::json::value body;
-  std::string url;  // the URL that answered (paginators resolve links against it)
+  boost::json::value body;  // null from get_page/post_page
+  std::string text;         // get_page/post_page: the body, checked to be JSON
+  std::string url;          // the URL that answered (paginators resolve links against it)
   std::optional<std::string> header(std::string_view name) const;
 };
 
@@ -137,6 +138,14 @@ class Client {
   boost::asio::awaitable<JsonResponse> post_json(std::string_view endpoint, std::string_view path_or_url,
                                                  const boost::json::value& body,
                                                  const CallOptions& options = default_call_options());
+  // get_json and post_json for a page a stream parses (extract/stream_select.hpp): the
+  // body is checked to be JSON — same retries, same errors — but kept as `text`, not parsed
+  // into `body` (a 16 MiB page is hundreds of MiB as a tree).
+  boost::asio::awaitable<JsonResponse> get_page(std::string_view endpoint, std::string_view path_or_url,
+                                                const CallOptions& options = default_call_options());
+  boost::asio::awaitable<JsonResponse> post_page(std::string_view endpoint, std::string_view path_or_url,
+                                                 const boost::json::value& body,
+                                                 const CallOptions& options = default_call_options());
   boost::asio::awaitable<CreateResult> create(CreateKind kind, const boost::json::object& body,
                                               const CallOptions& options = default_call_options());
   boost::asio::awaitable<Project> project(std::string_view id, const CallOptions& options = default_call_options());
@@ -160,18 +169,30 @@ class Client {
                                                  CallOptions&&) = delete;
   boost::asio::awaitable<JsonResponse> post_json(std::string_view, std::string_view, boost::json::value&&,
                                                  const CallOptions& = default_call_options()) = delete;
+  boost::asio::awaitable<JsonResponse> get_page(std::string_view, std::string_view, CallOptions&&) = delete;
+  boost::asio::awaitable<JsonResponse> post_page(std::string_view, std::string_view, const boost::json::value&,
+                                                 CallOptions&&) = delete;
+  boost::asio::awaitable<JsonResponse> post_page(std::string_view, std::string_view, boost::json::value&&,
+                                                 const CallOptions& = default_call_options()) = delete;
   boost::asio::awaitable<CreateResult> create(CreateKind, const boost::json::object&, CallOptions&&) = delete;
   boost::asio::awaitable<Project> project(std::string_view, CallOptions&&) = delete;
 
  private:
   enum class Mode { read, create };
-  // Sends with the retry rules of `mode`; with `parsed`, a 2xx body must be JSON (stored there).
+  // What a 2xx body must be: anything, JSON parsed into `parsed`, or JSON left as text.
+  enum class Body { any, parse, check };
+  // Sends with the retry rules of `mode`; a 2xx body that is not as `body` asks is retried.
   boost::asio::awaitable<net::ClientResponse> send(std::string_view endpoint, net::ClientRequest& request,
                                                    const CallOptions& options, Mode mode,
-                                                   boost::json::value* parsed = nullptr);
-  // A read (GET or read-only POST) whose 2xx body must be JSON.
+                                                   boost::json::value* parsed = nullptr, Body body = Body::any);
+  // A read (GET or read-only POST) whose 2xx body must be JSON (Body::parse or Body::check).
   boost::asio::awaitable<JsonResponse> read_json(std::string_view endpoint, net::ClientRequest& request,
-                                                 const CallOptions& options);
+                                                 const CallOptions& options, Body body);
+  boost::asio::awaitable<JsonResponse> get(std::string_view endpoint, std::string_view path_or_url,
+                                           const CallOptions& options, Body body);
+  boost::asio::awaitable<JsonResponse> post(std::string_view endpoint, std::string_view path_or_url,
+                                            const boost::json::value& request_body, const CallOptions& options,
+                                            Body body);
   std::string absolute(std::string_view path_or_url, std::string_view endpoint) const;
 
   net::HttpClient& http_;
@@ -185,5 +206,7 @@ class Client {
 
 // Parses JSON, naming the byte offset of the first error (never echoing the body).
 boost::json::value parse_json_body(const std::string& body, const std::string& endpoint);
+// Checks that `body` is JSON (parse_json_body's grammar and errors) without building it.
+void check_json_body(const std::string& body, const std::string& endpoint);
 
 }  // namespace mh::magichour
