@@ -45,8 +45,13 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg)
 Runtime::~Runtime() {
   credits.stop();
   health.stop();
+  drain();
+}
+
+void Runtime::drain() {
   io.stop();
   blocking.join();
+  io.abandon_pending();
 }
 
 std::string Runtime::instance() const {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "async/fair_limiter.hpp"
+#include "async/io_loop.hpp"
 #include "config/config.hpp"
 #include "db/pool.hpp"
 #include "load/destination.hpp"
@@ -42,9 +43,13 @@ class Runtime {
     return future.get();
   }
   std::string instance() const;
+  // Ends the loop for good: stops it, lets the blocking pool finish (a libpq call in
+  // progress completes), then destroys the coroutines still suspended while every part
+  // they use is alive. Whoever owns parts those coroutines use calls it before they go.
+  void drain();
 
   std::shared_ptr<const config::Config> config;
-  boost::asio::io_context io{1};
+  async::IoLoop io{1};
   boost::asio::thread_pool blocking{3};
   metrics::Metrics metrics;
   net::HttpClient http;

@@ -103,11 +103,13 @@ class Daemon {
     // systemd WatchdogSec= (notify): pings come from the I/O thread, so a stuck loop gets restarted.
     if (auto every = watchdog_ping_interval()) asio::co_spawn(rt_->io, watchdog(*every), asio::detached);
     rt_->io.run();
+    // Before the parts they use go: a probe or request still suspended is destroyed now.
+    rt_->drain();
     server_.reset();
     control_.reset();
     postgres_.reset();
     scheduler_.reset();
-    rt_.reset();  // joins the blocking pool: a libpq call in progress finishes first
+    rt_.reset();
     log::info("mhloader stopped");
     return 0;
   }

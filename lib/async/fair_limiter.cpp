@@ -25,20 +25,56 @@ void FairLimiter::Permit::release() {
 FairLimiter::FairLimiter(boost::asio::any_io_executor executor, std::size_t limit)
     : executor_(std::move(executor)), limit_(limit == 0 ? 1 : limit) {}
 
+// A waiter's place in its queue. When the waiting coroutine is destroyed instead of
+// resumed (shutdown destroys suspended frames), it leaves the queue, or hands back the
+// slot it was granted but never took, so that no release later touches a dead frame.
+class FairLimiter::Queued {
+ public:
+  Queued(FairLimiter& owner, const std::string& key, Waiter& w) : owner_(owner), key_(key), w_(w) {
+    auto& q = owner_.queues_[key_];
+    if (q.empty()) owner_.order_.push_back(key_);
+    q.push_back(&w_);
+  }
+  Queued(const Queued&) = delete;
+  Queued& operator=(const Queued&) = delete;
+  ~Queued() {
+    if (taken_) return;
+    if (w_.granted) {
+      owner_.release_one();
+      return;
+    }
+    auto it = owner_.queues_.find(key_);
+    if (it == owner_.queues_.end()) return;
+    std::erase(it->second, &w_);
+    if (it->second.empty()) {
+      owner_.queues_.erase(it);
+      owner_.order_.remove(key_);
+    }
+  }
+  Permit take() {
+    taken_ = true;
+    return Permit(&owner_);
+  }
+
+ private:
+  FairLimiter& owner_;
+  std::string key_;
+  Waiter& w_;
+  bool taken_ = false;
+};
+
 boost::asio::awaitable<FairLimiter::Permit> FairLimiter::acquire(const std::string& key) {
   if (in_flight_ < limit_ && order_.empty()) {
     peak_ = std::max(peak_, ++in_flight_);
     co_return Permit(this);
   }
   Waiter w{boost::asio::steady_timer(executor_, boost::asio::steady_timer::time_point::max()), false};
-  auto& q = queues_[key];
-  if (q.empty()) order_.push_back(key);
-  q.push_back(&w);
+  Queued queued(*this, key, w);
   // The grant cancels the timer; a timer that somehow expires is re-armed.
   while (!w.granted) {
     co_await w.timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
   }
-  co_return Permit(this);
+  co_return queued.take();
 }
 
 void FairLimiter::release_one() {

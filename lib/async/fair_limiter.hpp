@@ -42,6 +42,7 @@ class FairLimiter {
     boost::asio::steady_timer timer;
     bool granted = false;
   };
+  class Queued;
   void release_one();
   void grant_waiters();
 

@@ -10,6 +10,7 @@
 #include <deque>
 
 #include "async/blocking.hpp"
+#include "async/cancel.hpp"
 #include "db/ops.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -33,11 +34,15 @@ asio::awaitable<void> periodic(std::shared_ptr<Impl> impl, std::chrono::millisec
   }
 }
 
-// One loop per monitor: started once, stopped by cancelling its timer.
+// One loop per monitor: started once, stopped by cancelling its timer and the probe in
+// flight (a probe stuck for a minute would otherwise hold up shutdown, and its permit).
 template <class Impl>
 void start_periodic(const std::shared_ptr<Impl>& impl, std::chrono::milliseconds interval) {
   if (!impl->stopped) return;
   impl->stopped = false;
+  if constexpr (requires { impl->cancel; }) {
+    if (impl->cancel->requested()) impl->cancel = std::make_shared<async::Cancellation>();
+  }
   asio::co_spawn(impl->io, periodic(impl, interval), asio::detached);
 }
 
@@ -45,6 +50,7 @@ template <class Impl>
 void stop_periodic(Impl& impl) {
   impl.stopped = true;
   impl.timer.cancel();
+  if constexpr (requires { impl.cancel; }) impl.cancel->request();
 }
 
 }  // namespace
@@ -59,14 +65,15 @@ struct CreditMonitor::Impl {
   CreditState state;
   asio::steady_timer timer;
   bool stopped = true;
+  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // by stop()
   bool use_legacy = false;  // /v1/account answered 404: this API serves only /v1/credits
   std::deque<CreditSample> history;
 
   Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
       : io(i), client(c), config(cfg), metrics(m), timer(i) {}
 
-  asio::awaitable<std::int64_t> read_balance() {
-    magichour::CallOptions o{"monitor", 0, "credits"};
+  asio::awaitable<std::int64_t> read_balance(async::Cancellation& cancelled) {
+    magichour::CallOptions o{"monitor", 0, "credits", &cancelled};
     if (!use_legacy) {
       try {
         auto account = co_await client.account(o);
@@ -86,9 +93,10 @@ struct CreditMonitor::Impl {
   }
 
   asio::awaitable<void> tick() {
+    auto cancelled = cancel;  // stop() may replace it while this read is out
     try {
       const auto sent = std::chrono::steady_clock::now();
-      std::int64_t balance = co_await read_balance();
+      std::int64_t balance = co_await read_balance(*cancelled);
       state.requested = sent;
       bool was_low = state.low;
       bool first = !state.balance.has_value();
@@ -106,6 +114,7 @@ struct CreditMonitor::Impl {
         log::info("credit balance recovered", {{"credits", balance}, {"low_balance", config.credits.low_balance}});
       }
     } catch (const ApiError& e) {
+      if (cancelled->requested()) co_return;  // stopped: not a failed read
       if (state.last_error.empty()) log::warn("cannot read the credit balance", {{"error", e.what()}});
       state.last_error = e.what();
     }
@@ -148,6 +157,7 @@ struct HealthMonitor::Impl {
   HealthState state;
   asio::steady_timer timer;
   bool stopped = true;
+  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // by stop()
   bool use_account = false;  // /v1/status answered 404: probe the authenticated /v1/account
 
   Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
@@ -155,7 +165,8 @@ struct HealthMonitor::Impl {
 
   asio::awaitable<void> tick() {
     // A probe measures: one attempt, no retries.
-    magichour::CallOptions o{"monitor", 1, "status"};
+    auto cancelled = cancel;  // stop() may replace it while this probe is out
+    magichour::CallOptions o{"monitor", 1, "status", cancelled.get()};
     auto started = std::chrono::steady_clock::now();
     bool up = false;
     int status = 0;
@@ -184,6 +195,7 @@ struct HealthMonitor::Impl {
         up = true;
       }
     } catch (const ApiError& e) {
+      if (cancelled->requested()) co_return;  // stopped: the API was not found down
       status = e.status();
       error = e.what();
     }

@@ -1,6 +1,6 @@
-// A hostile upstream against the real `mhloader run` (issue 13, points 1–3): project ids
-// that are paths, symlinks planted in the archive, oversized, stalled and cut downloads,
-// a cancel during a download, and a response page at the size cap.
+// A hostile upstream against the real `mhloader run` and `serve` (issue 13, points 1–3 and 8):
+// project ids that are paths, symlinks planted in the archive, oversized, stalled and cut
+// downloads, a cancel during a download, SIGTERM with a probe stuck, a page at the size cap.
 #include <doctest/doctest.h>
 #include <signal.h>
 
@@ -167,6 +167,40 @@ TEST_CASE("hostile: SIGTERM stops a download in progress at once and leaves no .
   CHECK(r.err.find("archiving a download failed") == std::string::npos);  // a stop is not a failure
   for (const auto& e : entries(archive.path())) CHECK(fs::is_directory(archive.path() + "/" + e));
   CHECK(s.count("SELECT count(*) FROM mhloader.runs WHERE status = 'cancelled'") == 1);
+}
+
+// Issue 13 point 8: shutdown destroys the coroutines still suspended (a probe waiting for its
+// answer, another waiting for the one permit) before the limiter whose permits they hold.
+// Under ASan (scripts/test.sh --asan) a frame destroyed after the limiter is a heap-use-after-free.
+TEST_CASE("hostile: SIGTERM while a health probe is stuck for 60 s exits at once and cleanly") {
+  SimProcess sim({"--fault", "GET /v1/status latency=60s", "--fault", "GET /v1/account latency=60s"});
+  TempDir dir;
+  TempDatabase db;
+  const std::string config =
+      dir.write("mhloader.yaml",
+                "state_dir: " + dir.path() + "/state\nmagic_hour:\n  base_url: " + sim.base_url() +
+                    "/v1\n  api_key: sim-dev-key\n  max_concurrency: 1\n  timeout: 10m\ndestination:\n  dsn: \"" +
+                    db.dsn() + "\"\ncontrol: {listen: \"127.0.0.1:0\"}\n" +
+                    "monitor:\n  credits: {interval: 1h}\n  health: {interval: 1h}\n" +
+                    "jobs: [{name: account, every: 1h, resources: [credits]}]\n");
+  Child daemon({MHLOADER_BIN, "serve", "--config", config}, daemon_env());
+  REQUIRE_MESSAGE(daemon.wait_for_err("msg=\"mhloader ready\"", 30s), daemon.err());
+  // Both monitors start at once: one request is held by the simulator, the other waits for the permit.
+  auto held = [&] { return curl("GET", sim.base_url() + "/_sim/faults").json().at("fired").as_int64(); };
+  for (int i = 0; i < 200 && held() < 1; ++i) std::this_thread::sleep_for(50ms);
+  REQUIRE(held() == 1);
+  const auto sent = std::chrono::steady_clock::now();
+  daemon.signal(SIGTERM);
+  auto r = daemon.wait(20s);  // a liveness bound: the held answer would come after 60 s
+  INFO(r.err);
+  REQUIRE_FALSE(r.timed_out);
+  CHECK(std::chrono::steady_clock::now() - sent < 10s);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("msg=\"mhloader stopped\"") != std::string::npos);
+  CHECK(r.err.find("AddressSanitizer") == std::string::npos);
+  // A probe stopped by the shutdown is not an API found down, nor a failed balance read.
+  CHECK(r.err.find("Magic Hour API is down") == std::string::npos);
+  CHECK(r.err.find("cannot read the credit balance") == std::string::npos);
 }
 
 // The page streams (docs/memory.md): its records list is never a tree, and records reach the
