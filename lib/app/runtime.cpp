@@ -49,6 +49,7 @@ Runtime::~Runtime() {
 }
 
 void Runtime::drain() {
+  drained_ = true;
   io.stop();
   blocking.join();
   io.abandon_pending();

@@ -9,6 +9,7 @@
 #include <boost/asio/use_future.hpp>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ class Runtime {
   // Runs `aw` on the I/O loop until it completes (for the one-shot CLI commands).
   template <class T>
   T run_until(boost::asio::awaitable<T> aw) {
+    if (drained_) throw std::logic_error("Runtime::run_until after drain()");
     auto future = boost::asio::co_spawn(io, std::move(aw), boost::asio::use_future);
     io.restart();
     while (future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) io.run_one();
@@ -46,6 +48,8 @@ class Runtime {
   // Ends the loop for good: stops it, lets the blocking pool finish (a libpq call in
   // progress completes), then destroys the coroutines still suspended while every part
   // they use is alive. Whoever owns parts those coroutines use calls it before they go.
+  // Nothing may use the loop after it: a wait would complete at once, and a handler
+  // posted then would outlive the parts it refers to.
   void drain();
 
   std::shared_ptr<const config::Config> config;
@@ -59,6 +63,9 @@ class Runtime {
   monitor::CreditMonitor credits;
   monitor::HealthMonitor health;
   std::unique_ptr<load::Destination> destination;
+
+ private:
+  bool drained_ = false;
 };
 
 // The keys whose change a reload cannot apply, as "magic_hour.timeout", in

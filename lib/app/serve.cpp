@@ -72,6 +72,11 @@ class Daemon {
  public:
   Daemon(config::Config cfg, const ServeOptions& opts)
       : cfg_(std::make_shared<const config::Config>(std::move(cfg))), opts_(opts) {}
+  // Also when run() ends by an exception: the parts below go before the Runtime, and the
+  // coroutines still suspended refer to them.
+  ~Daemon() {
+    if (rt_) rt_->drain();
+  }
 
   int run() {
     log::info("mhloader starting", {{"version", kVersion},

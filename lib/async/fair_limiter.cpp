@@ -32,8 +32,15 @@ class FairLimiter::Queued {
  public:
   Queued(FairLimiter& owner, const std::string& key, Waiter& w) : owner_(owner), key_(key), w_(w) {
     auto& q = owner_.queues_[key_];
-    if (q.empty()) owner_.order_.push_back(key_);
-    q.push_back(&w_);
+    q.push_back(&w_);  // first: order_ never names an empty queue, even if a push throws
+    if (q.size() == 1) {
+      try {
+        owner_.order_.push_back(key_);
+      } catch (...) {
+        q.pop_back();
+        throw;
+      }
+    }
   }
   Queued(const Queued&) = delete;
   Queued& operator=(const Queued&) = delete;

@@ -27,15 +27,21 @@ namespace {
 template <class Impl>
 asio::awaitable<void> periodic(std::shared_ptr<Impl> impl, std::chrono::milliseconds interval) {
   while (!impl->stopped) {
-    co_await impl->tick();
+    if constexpr (requires { impl->cancel; }) {
+      auto stop = impl->cancel;  // held: start() may replace it while this tick is out
+      co_await impl->tick(stop.get());
+    } else {
+      co_await impl->tick();
+    }
     if (impl->stopped) break;
     impl->timer.expires_after(interval);
     co_await impl->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
 
-// One loop per monitor: started once, stopped by cancelling its timer and the probe in
-// flight (a probe stuck for a minute would otherwise hold up shutdown, and its permit).
+// One loop per monitor: started once, stopped by cancelling its timer and the loop's probe
+// in flight (a probe stuck for a minute would otherwise hold up shutdown, and its permit).
+// Reads a run asks for (refresh, fresh, probe) are not the loop's: a stop leaves them be.
 template <class Impl>
 void start_periodic(const std::shared_ptr<Impl>& impl, std::chrono::milliseconds interval) {
   if (!impl->stopped) return;
@@ -65,15 +71,15 @@ struct CreditMonitor::Impl {
   CreditState state;
   asio::steady_timer timer;
   bool stopped = true;
-  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // by stop()
+  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // the loop's, by stop()
   bool use_legacy = false;  // /v1/account answered 404: this API serves only /v1/credits
   std::deque<CreditSample> history;
 
   Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
       : io(i), client(c), config(cfg), metrics(m), timer(i) {}
 
-  asio::awaitable<std::int64_t> read_balance(async::Cancellation& cancelled) {
-    magichour::CallOptions o{"monitor", 0, "credits", &cancelled};
+  asio::awaitable<std::int64_t> read_balance(async::Cancellation* stop) {
+    magichour::CallOptions o{"monitor", 0, "credits", stop};
     if (!use_legacy) {
       try {
         auto account = co_await client.account(o);
@@ -92,11 +98,11 @@ struct CreditMonitor::Impl {
     co_return legacy.credits;
   }
 
-  asio::awaitable<void> tick() {
-    auto cancelled = cancel;  // stop() may replace it while this read is out
+  // `stop`: the periodic loop's cancellation, none for a read a run asked for.
+  asio::awaitable<void> tick(async::Cancellation* stop = nullptr) {
     try {
       const auto sent = std::chrono::steady_clock::now();
-      std::int64_t balance = co_await read_balance(*cancelled);
+      std::int64_t balance = co_await read_balance(stop);
       state.requested = sent;
       bool was_low = state.low;
       bool first = !state.balance.has_value();
@@ -114,7 +120,7 @@ struct CreditMonitor::Impl {
         log::info("credit balance recovered", {{"credits", balance}, {"low_balance", config.credits.low_balance}});
       }
     } catch (const ApiError& e) {
-      if (cancelled->requested()) co_return;  // stopped: not a failed read
+      if (stop != nullptr && stop->requested()) co_return;  // stopped: not a failed read
       if (state.last_error.empty()) log::warn("cannot read the credit balance", {{"error", e.what()}});
       state.last_error = e.what();
     }
@@ -157,16 +163,16 @@ struct HealthMonitor::Impl {
   HealthState state;
   asio::steady_timer timer;
   bool stopped = true;
-  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // by stop()
+  std::shared_ptr<async::Cancellation> cancel = std::make_shared<async::Cancellation>();  // the loop's, by stop()
   bool use_account = false;  // /v1/status answered 404: probe the authenticated /v1/account
 
   Impl(asio::io_context& i, magichour::Client& c, config::MonitorConfig cfg, metrics::Metrics* m)
       : io(i), client(c), config(cfg), metrics(m), timer(i) {}
 
-  asio::awaitable<void> tick() {
+  // `stop`: the periodic loop's cancellation, none for a probe a run asked for.
+  asio::awaitable<void> tick(async::Cancellation* stop = nullptr) {
     // A probe measures: one attempt, no retries.
-    auto cancelled = cancel;  // stop() may replace it while this probe is out
-    magichour::CallOptions o{"monitor", 1, "status", cancelled.get()};
+    magichour::CallOptions o{"monitor", 1, "status", stop};
     auto started = std::chrono::steady_clock::now();
     bool up = false;
     int status = 0;
@@ -195,7 +201,7 @@ struct HealthMonitor::Impl {
         up = true;
       }
     } catch (const ApiError& e) {
-      if (cancelled->requested()) co_return;  // stopped: the API was not found down
+      if (stop != nullptr && stop->requested()) co_return;  // stopped: the API was not found down
       status = e.status();
       error = e.what();
     }

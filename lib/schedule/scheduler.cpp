@@ -110,7 +110,16 @@ struct Scheduler::Impl {
     const config::JobConfig job = loop->job;
     pipeline::RunControl control;
     if (wait) control.on_started = [wait](std::int64_t id) { wait->signal({TriggerResult::Kind::started, id, {}}); };
-    auto self = active.insert(active.end(), Active{name, trigger, &control});
+    // The entry goes with this frame, also when shutdown destroys it suspended (a run abandoned
+    // at shutdown_timeout): stop() must never reach a RunControl that is gone.
+    struct Entry {
+      Impl& impl;
+      std::list<Active>::iterator it;
+      ~Entry() {
+        --impl.running;
+        impl.active.erase(it);
+      }
+    } entry{*this, active.insert(active.end(), Active{name, trigger, &control})};
     ++running;
     pipeline::Services sv = services_for(config);
     try {
@@ -125,8 +134,6 @@ struct Scheduler::Impl {
     }
     if (wait)
       wait->signal({TriggerResult::Kind::failed, 0, "the run ended before it had an id"});  // no-op if signalled
-    --running;
-    active.erase(self);
   }
 
   // A triggered run, spawned on its own (it owns its references, unlike run_once's callers).

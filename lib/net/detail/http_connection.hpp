@@ -163,6 +163,16 @@ struct DownloadFiles {
   int fd = -1;
   bool created = false;  // the .part exists
 
+  // Normally discard() or commit() ran on the blocking pool; this only acts when the
+  // download's coroutine is destroyed suspended, at shutdown, after the loop has stopped.
+  ~DownloadFiles() {
+    if (fd >= 0) ::close(fd);
+    if (created) ::unlinkat(dir, part.c_str(), 0);
+  }
+  DownloadFiles(int d, std::string n, std::string p) : dir(d), name(std::move(n)), part(std::move(p)) {}
+  DownloadFiles(const DownloadFiles&) = delete;
+  DownloadFiles& operator=(const DownloadFiles&) = delete;
+
   // A stale .part (a crash) is removed first: O_EXCL then refuses anything else in the way,
   // and O_NOFOLLOW a symlink planted there.
   void open_part() {
