@@ -12,7 +12,6 @@
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
 #include "magichour/requests.hpp"
-#include "net/retry.hpp"
 #include "normalize/write_disposition.hpp"
 
 namespace mh::config {
@@ -27,8 +26,13 @@ struct Secret {
   bool present() const { return !value.empty(); }
 };
 
-// magic_hour.retry is the HTTP client's retry policy as it is.
-using RetryConfig = net::RetryPolicy;
+// magic_hour.retry: the HTTP client's retry policy (net::RetryPolicy, same fields and
+// defaults; app/runtime.cpp converts it), kept here so config does not depend on net.
+struct RetryConfig {
+  int max_attempts = 5;  // in total, the first try included
+  Duration initial_delay{500};
+  Duration max_delay{30'000};
+};
 
 struct PollConfig {
   Duration interval{3'000};

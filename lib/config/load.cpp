@@ -17,11 +17,11 @@
 #include <sstream>
 
 #include "config/dsn.hpp"
-#include "config/duration.hpp"
 #include "log/log.hpp"
 #include "magichour/catalog.hpp"
 #include "magichour/requests.hpp"
 #include "util/did_you_mean.hpp"
+#include "util/duration.hpp"
 
 namespace mh::config {
 namespace fs = std::filesystem;
@@ -277,13 +277,13 @@ class Loader {
     auto v = scalar(n, p);
     if (!v) return false;
     std::string why;
-    auto d = parse_duration(*v, why);
+    auto d = util::parse_duration(*v, why);
     if (!d) {
       error(n, p, "invalid duration: " + why);
       return false;
     }
     if (*d < min) {
-      error(n, p, "'" + *v + "' is too short; the minimum is " + format_duration(min));
+      error(n, p, "'" + *v + "' is too short; the minimum is " + util::format_duration(min));
       return false;
     }
     out = *d;
@@ -532,8 +532,8 @@ class Loader {
           get_duration(r, "max_delay", rp, m.retry.max_delay, Duration(1));
           if (m.retry.initial_delay > m.retry.max_delay) {
             error(r, rp,
-                  "initial_delay (" + format_duration(m.retry.initial_delay) + ") is longer than max_delay (" +
-                      format_duration(m.retry.max_delay) + ")");
+                  "initial_delay (" + util::format_duration(m.retry.initial_delay) + ") is longer than max_delay (" +
+                      util::format_duration(m.retry.max_delay) + ")");
           }
         }
       }
@@ -544,8 +544,8 @@ class Loader {
           get_duration(p, "timeout", pp, m.poll.timeout, Duration(1000));
           if (m.poll.interval >= m.poll.timeout) {
             error(p, pp,
-                  "interval (" + format_duration(m.poll.interval) + ") must be shorter than timeout (" +
-                      format_duration(m.poll.timeout) + ")");
+                  "interval (" + util::format_duration(m.poll.interval) + ") must be shorter than timeout (" +
+                      util::format_duration(m.poll.timeout) + ")");
           }
         }
       }
