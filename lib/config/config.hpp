@@ -11,7 +11,6 @@
 
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
-#include "magichour/requests.hpp"
 #include "normalize/write_disposition.hpp"
 
 namespace mh::config {
@@ -157,7 +156,9 @@ struct ResourceConfig {
   std::optional<std::int64_t> max_pages;  // past it the resource fails (unset: no bound)
 };
 
-using GenerateKind = magichour::CreateKind;
+// What a generate entry creates (its `resource:`); pipeline/validate_config.hpp maps it to
+// the Magic Hour create endpoint, so config needs no magichour header.
+enum class GenerateKind { image_generator, image_upscaler };
 
 struct GenerateConfig {
   GenerateKind kind = GenerateKind::image_generator;
