@@ -349,7 +349,7 @@ jobs:
   CHECK(errors.find("settle is only for from_dir") != std::string::npos);
 }
 
-TEST_CASE("config: the catalogue checks come from pipeline; config alone skips them") {
+TEST_CASE("config: the catalogue checks come from pipeline, config alone skips them") {
   const std::string yaml = R"(
 magic_hour: {api_key: "k-123456"}
 resources:
