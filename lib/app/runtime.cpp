@@ -4,6 +4,7 @@
 
 #include "app/version.hpp"
 #include "config/dsn.hpp"
+#include "net/retry.hpp"
 
 namespace mh::app {
 
@@ -20,12 +21,17 @@ net::HttpClientOptions http_options(const config::Config& c) {
   return o;
 }
 
+// The one place the configured retry policy becomes the HTTP client's.
+net::RetryPolicy retry_policy(const config::RetryConfig& r) {
+  return net::RetryPolicy{r.max_attempts, r.initial_delay, r.max_delay};
+}
+
 magichour::ClientSettings client_settings(const config::Config& c) {
   magichour::ClientSettings s;
   s.base_url = c.magic_hour.base_url;
   s.api_key = c.magic_hour.api_key.value;
   s.api_key_source = c.magic_hour.api_key.source;
-  s.retry = c.magic_hour.retry;
+  s.retry = retry_policy(c.magic_hour.retry);
   return s;
 }
 

@@ -29,6 +29,7 @@
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/http_server.hpp"
+#include "pipeline/validate_config.hpp"
 #include "schedule/scheduler.hpp"
 
 namespace mh::app {
@@ -252,7 +253,7 @@ class Daemon {
     const bool was_ready = ready_;
     if (was_ready) notify_reloading();
     const std::string path = opts_.config_path;
-    auto read_config = [&path] { return config::load_file(path); };
+    auto read_config = [&path] { return pipeline::load_config_file(path); };
     auto result = co_await async::run_blocking(rt_->blocking, read_config);
     control::ReloadResult out;
     for (const auto& w : result.warnings) {

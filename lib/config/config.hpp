@@ -11,8 +11,6 @@
 
 #include "config/cron.hpp"
 #include "config/json_path.hpp"
-#include "magichour/requests.hpp"
-#include "net/retry.hpp"
 #include "normalize/write_disposition.hpp"
 
 namespace mh::config {
@@ -27,8 +25,13 @@ struct Secret {
   bool present() const { return !value.empty(); }
 };
 
-// magic_hour.retry is the HTTP client's retry policy as it is.
-using RetryConfig = net::RetryPolicy;
+// magic_hour.retry: the HTTP client's retry policy (net::RetryPolicy, same fields and
+// defaults; app/runtime.cpp converts it), kept here so config does not depend on net.
+struct RetryConfig {
+  int max_attempts = 5;  // in total, the first try included
+  Duration initial_delay{500};
+  Duration max_delay{30'000};
+};
 
 struct PollConfig {
   Duration interval{3'000};
@@ -153,7 +156,9 @@ struct ResourceConfig {
   std::optional<std::int64_t> max_pages;  // past it the resource fails (unset: no bound)
 };
 
-using GenerateKind = magichour::CreateKind;
+// What a generate entry creates (its `resource:`); pipeline/validate_config.hpp maps it to
+// the Magic Hour create endpoint, so config needs no magichour header.
+enum class GenerateKind { image_generator, image_upscaler };
 
 struct GenerateConfig {
   GenerateKind kind = GenerateKind::image_generator;

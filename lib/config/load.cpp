@@ -17,11 +17,9 @@
 #include <sstream>
 
 #include "config/dsn.hpp"
-#include "config/duration.hpp"
 #include "log/log.hpp"
-#include "magichour/catalog.hpp"
-#include "magichour/requests.hpp"
 #include "util/did_you_mean.hpp"
+#include "util/duration.hpp"
 
 namespace mh::config {
 namespace fs = std::filesystem;
@@ -98,7 +96,7 @@ bool valid_identifier(std::string_view s, bool lower_only) {  // [A-Za-z_][A-Za-
 class Loader {
  public:
   Loader(std::string file, std::string base_dir, const LoadOptions& options)
-      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(options.env) {
+      : file_(std::move(file)), base_dir_(std::move(base_dir)), env_(options.env), catalogue_(options.catalogue) {
     if (options.credentials_dir) {
       credentials_dir_ = *options.credentials_dir;
     } else if (auto v = env_("CREDENTIALS_DIRECTORY")) {
@@ -277,13 +275,13 @@ class Loader {
     auto v = scalar(n, p);
     if (!v) return false;
     std::string why;
-    auto d = parse_duration(*v, why);
+    auto d = util::parse_duration(*v, why);
     if (!d) {
       error(n, p, "invalid duration: " + why);
       return false;
     }
     if (*d < min) {
-      error(n, p, "'" + *v + "' is too short; the minimum is " + format_duration(min));
+      error(n, p, "'" + *v + "' is too short; the minimum is " + util::format_duration(min));
       return false;
     }
     out = *d;
@@ -532,8 +530,8 @@ class Loader {
           get_duration(r, "max_delay", rp, m.retry.max_delay, Duration(1));
           if (m.retry.initial_delay > m.retry.max_delay) {
             error(r, rp,
-                  "initial_delay (" + format_duration(m.retry.initial_delay) + ") is longer than max_delay (" +
-                      format_duration(m.retry.max_delay) + ")");
+                  "initial_delay (" + util::format_duration(m.retry.initial_delay) + ") is longer than max_delay (" +
+                      util::format_duration(m.retry.max_delay) + ")");
           }
         }
       }
@@ -544,8 +542,8 @@ class Loader {
           get_duration(p, "timeout", pp, m.poll.timeout, Duration(1000));
           if (m.poll.interval >= m.poll.timeout) {
             error(p, pp,
-                  "interval (" + format_duration(m.poll.interval) + ") must be shorter than timeout (" +
-                      format_duration(m.poll.timeout) + ")");
+                  "interval (" + util::format_duration(m.poll.interval) + ") must be shorter than timeout (" +
+                      util::format_duration(m.poll.timeout) + ")");
           }
         }
       }
@@ -781,11 +779,9 @@ class Loader {
     if (!check_map(n, path, {"path", "method", "params", "json", "data_selector", "paginator"})) return;
     if (get_string(n, "path", path, e.path, true)) check_endpoint_path(n["path"], child(path, "path"), e.path);
     if (auto i = get_enum(n, "method", path, {"GET", "POST"})) e.method = *i == 0 ? "GET" : "POST";
-    if (e.method == "POST" && magichour::is_create_endpoint(e.path)) {
-      error(n["method"], child(path, "method"),
-            "POST to '" + e.path +
-                "' creates (and bills) a Magic Hour project outside the generation ledger; use a job's "
-                "generate: for that");
+    if (catalogue_) {
+      if (auto refused = catalogue_->check_endpoint(e.method, e.path))
+        error(n["method"], child(path, "method"), *refused);
     }
     if (const YAML::Node p = n["params"]; p.IsDefined()) {
       std::string pp = child(path, "params");
@@ -1075,10 +1071,12 @@ class Loader {
     return errors_.size() == before;
   }
 
-  // The fields the API requires, checked before anything is spent (shared with the client).
+  // The fields the API requires, checked before anything is spent (the catalogue checks,
+  // which share the client's rules).
   void check_request(const YAML::Node& n, const std::string& path, GenerateKind kind, const json::object& body,
                      bool from_dir_template) {
-    auto problem = magichour::check_create_body(kind, body, from_dir_template);
+    if (!catalogue_) return;
+    auto problem = catalogue_->check_request(kind, body, from_dir_template);
     if (!problem) return;
     // Point at the offending key's line when it is there, else at the request.
     std::string top = problem->field.substr(0, problem->field.find('.'));
@@ -1090,6 +1088,7 @@ class Loader {
   std::string base_dir_;
   std::string credentials_dir_;
   EnvLookup env_;
+  const CatalogueChecks* catalogue_;  // null: skipped
   std::vector<ConfigError> errors_;
   std::vector<std::string> warnings_;
 };

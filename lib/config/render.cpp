@@ -4,8 +4,8 @@
 #include <boost/json.hpp>
 
 #include "config/dsn.hpp"
-#include "config/duration.hpp"
 #include "config/load.hpp"
+#include "util/duration.hpp"
 
 namespace mh::config {
 namespace {
@@ -41,7 +41,7 @@ void emit_secret(YAML::Emitter& out, const char* key, const Secret& s) {
   if (s.present()) out << YAML::Comment("from " + s.source);
 }
 
-std::string d(Duration v) { return format_duration(v); }
+std::string d(Duration v) { return util::format_duration(v); }
 
 }  // namespace
 

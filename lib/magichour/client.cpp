@@ -10,11 +10,11 @@
 #include <chrono>
 
 #include "async/fair_limiter.hpp"
-#include "config/duration.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "net/retry.hpp"
 #include "net/url.hpp"
+#include "util/duration.hpp"
 #include "util/numeric.hpp"
 
 namespace mh::magichour {
@@ -299,7 +299,7 @@ asio::awaitable<net::ClientResponse> Client::send(std::string_view endpoint_view
     auto delay = hint.value_or(net::backoff_delay(settings_.retry, attempt, rng_));
     log::debug(
         "retrying upstream request",
-        {{"endpoint", endpoint}, {"reason", reason}, {"attempt", attempt}, {"delay", config::format_duration(delay)}});
+        {{"endpoint", endpoint}, {"reason", reason}, {"attempt", attempt}, {"delay", util::format_duration(delay)}});
     co_await sleep_for(delay);
   }
 }

@@ -1,6 +1,6 @@
 // The fields Magic Hour requires in a create request, checked before anything
-// is sent (and so before anything is spent). Used by the config validator and
-// by the client, so both accept exactly the same bodies.
+// is sent (and so before anything is spent). Used by the configuration checks
+// (pipeline/validate_config) and by the client, so both accept exactly the same bodies.
 #pragma once
 
 #include <boost/json/object.hpp>

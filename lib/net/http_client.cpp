@@ -3,10 +3,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstdlib>
 
-#include "config/duration.hpp"
 #include "log/log.hpp"
 #include "net/detail/http_connection.hpp"
 #include "util/codec.hpp"
+#include "util/duration.hpp"
 
 namespace mh::net {
 
@@ -103,9 +103,8 @@ asio::awaitable<beast::tcp_stream> connect_tcp(HttpClient::Impl& impl, const Url
   stream.expires_after(o.connect_timeout);
   auto [ec, ep] = co_await stream.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
   if (ec == beast::error::timeout) {
-    detail::fail(
-        TransportError::Kind::timeout, false,
-        "connecting to " + peer.authority() + " timed out after " + config::format_duration(o.connect_timeout));
+    detail::fail(TransportError::Kind::timeout, false,
+                 "connecting to " + peer.authority() + " timed out after " + util::format_duration(o.connect_timeout));
   }
   if (ec) {
     detail::fail(proxy ? TransportError::Kind::proxy : TransportError::Kind::connect, false,

@@ -5,8 +5,8 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include "config/duration.hpp"
 #include "net/detail/http_connection.hpp"
+#include "util/duration.hpp"
 
 namespace mh::net::detail {
 namespace ssl = asio::ssl;
@@ -40,7 +40,7 @@ asio::awaitable<std::unique_ptr<ClientConnection>> make_tls_connection(HttpClien
   if (ec == beast::error::timeout) {
     fail(TransportError::Kind::timeout, false,
          "the TLS handshake with " + url.authority() + " timed out after " +
-             config::format_duration(impl.options.connect_timeout));
+             util::format_duration(impl.options.connect_timeout));
   }
   if (ec) {
     std::string why = ec.message();

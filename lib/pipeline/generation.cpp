@@ -18,6 +18,7 @@
 #include "pipeline/archive.hpp"
 #include "pipeline/credit_guard.hpp"
 #include "pipeline/inbox.hpp"
+#include "pipeline/validate_config.hpp"
 #include "util/hash.hpp"
 
 namespace mh::pipeline {
@@ -100,6 +101,7 @@ class Generation {
       : sv_(sv),
         job_(job),
         g_(g),
+        kind_(create_kind(g.kind)),
         run_id_(run_id),
         control_(control),
         call_{job.name, 0, g.resource, &control.cancellation} {
@@ -196,7 +198,7 @@ class Generation {
   // The guard's check and the pending row, one step for every job and process on the
   // database (db::insert_pending_guarded); `refused` when the guard stopped it.
   asio::awaitable<db::GuardedInsert> guarded_insert(const Planned& p, const monitor::CreditState& balance) {
-    const std::int64_t estimate = estimate_credits(g_.kind, p.request);
+    const std::int64_t estimate = estimate_credits(kind_, p.request);
     db::Submission row;
     row.key = p.key;
     row.job = job_.name;
@@ -235,7 +237,7 @@ class Generation {
         Planned& p = *fresh_[next];
         if (!balance || !balance->balance) {
           CreditGuard guard({std::nullopt, cfg.monitor.credits.reserve, job_.credit_budget, committed_, 0});
-          std::int64_t estimate = estimate_credits(g_.kind, p.request);
+          std::int64_t estimate = estimate_credits(kind_, p.request);
           stop(guard.record(guard.decide(estimate), estimate));
           break;
         }
@@ -255,7 +257,7 @@ class Generation {
     const std::string& key = p.key;
     std::optional<ApiError> failure;
     try {
-      auto created = co_await sv_.client.create(g_.kind, p.request, call_);
+      auto created = co_await sv_.client.create(kind_, p.request, call_);
       if (!magichour::valid_project_id(created.id)) {
         co_await refuse_project_id(key, created);
         co_return;
@@ -287,7 +289,7 @@ class Generation {
   // id is never polled, put in a URL or a path.
   asio::awaitable<void> refuse_project_id(const std::string& key, const magichour::CreateResult& created) {
     std::string shown = json::serialize(json::string(created.id.substr(0, 100)));
-    std::string message = "Magic Hour answered " + std::string(magichour::endpoint_path(g_.kind)) +
+    std::string message = "Magic Hour answered " + std::string(magichour::endpoint_path(kind_)) +
                           " with an id that is not a project id (" + shown +
                           "); it was not used, and the job may have been billed";
     json::object result{{"rejected_project_id", created.id}, {"answer", created.raw}};
@@ -350,6 +352,7 @@ class Generation {
   Services& sv_;
   const config::JobConfig& job_;
   const config::GenerateConfig& g_;
+  const CreateKind kind_;
   const std::int64_t run_id_;
   RunControl& control_;
   const magichour::CallOptions call_;

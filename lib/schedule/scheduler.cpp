@@ -9,12 +9,12 @@
 #include <list>
 
 #include "async/blocking.hpp"
-#include "config/duration.hpp"
 #include "db/ops.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
 #include "schedule/cron_schedule.hpp"
 #include "schedule/time_zone.hpp"
+#include "util/duration.hpp"
 #include "util/time.hpp"
 
 namespace mh::schedule {
@@ -265,7 +265,7 @@ struct Scheduler::Impl {
 std::string describe(const config::JobSchedule& s) {
   switch (s.kind) {
     case config::JobSchedule::Kind::cron: return s.expression;
-    case config::JobSchedule::Kind::every: return "every " + config::format_duration(s.every);
+    case config::JobSchedule::Kind::every: return "every " + util::format_duration(s.every);
     case config::JobSchedule::Kind::manual: return "manual";
   }
   return "manual";

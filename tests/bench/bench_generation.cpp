@@ -18,6 +18,7 @@
 #include "db/migrate.hpp"
 #include "log/log.hpp"
 #include "pipeline/run.hpp"
+#include "pipeline/validate_config.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     yaml += "          - {image_count: 1, model: flux-schnell, style: {prompt: \"bench " + std::to_string(i) + "\"}}\n";
   }
-  auto loaded = config::load_string(yaml, "bench.yaml", dir.path());
+  auto loaded = pipeline::load_config_string(yaml, "bench.yaml", dir.path());
   if (!loaded.config) {
     std::cerr << loaded.errors.front().to_string() << "\n";
     return 1;

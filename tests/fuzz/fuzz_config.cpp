@@ -1,4 +1,4 @@
-// Fuzz target: the YAML configuration loader (config::load_string) and, for an
+// Fuzz target: the YAML configuration loader (pipeline::load_config_string) and, for an
 // accepted configuration, its rendering (`mhloader config`).
 #include <cstddef>
 #include <cstdint>
@@ -6,6 +6,7 @@
 #include <string>
 
 #include "config/load.hpp"
+#include "pipeline/validate_config.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string yaml(reinterpret_cast<const char*>(data), size);
@@ -17,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return std::nullopt;
   };
   options.credentials_dir = std::string("/nonexistent-credentials");
-  auto result = mh::config::load_string(yaml, "fuzz.yaml", "/nonexistent-config-dir", options);
+  auto result = mh::pipeline::load_config_string(yaml, "fuzz.yaml", "/nonexistent-config-dir", options);
   if (result.config.has_value() == !result.errors.empty()) __builtin_trap();
   for (const auto& e : result.errors) {
     if (e.message.empty()) __builtin_trap();

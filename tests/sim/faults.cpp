@@ -4,7 +4,7 @@
 #include <charconv>
 #include <sstream>
 
-#include "config/duration.hpp"
+#include "util/duration.hpp"
 
 namespace mh::sim {
 namespace json = boost::json;
@@ -53,7 +53,7 @@ bool apply_token(FaultRule& r, const std::string& key, const std::optional<std::
   }
   if (key == "latency") {
     if (!need("a duration")) return false;
-    auto d = config::parse_duration(*value, error);
+    auto d = util::parse_duration(*value, error);
     if (!d) return false;
     r.kind = FaultKind::latency;
     r.latency = *d;

@@ -7,10 +7,10 @@
 #include <csignal>
 #include <iostream>
 
-#include "config/duration.hpp"
 #include "log/log.hpp"
 #include "net/http_server.hpp"
 #include "simulator.hpp"
+#include "util/duration.hpp"
 
 namespace {
 
@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
       if (!parse_number(*v, opt.saved_items) || opt.saved_items < 0) return usage("--saved-items takes a count");
     } else if (a == "--render-time") {
       auto eq = v->find('=');
-      auto d = config::parse_duration(eq == std::string::npos ? *v : v->substr(eq + 1), err);
+      auto d = util::parse_duration(eq == std::string::npos ? *v : v->substr(eq + 1), err);
       if (!d) return usage("--render-time: " + err);
       if (eq == std::string::npos) {
         opt.render_time = *d;
@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
       if (!parse_number(*v, n)) return usage("--output-bytes takes a byte count");
       opt.output_bytes = n;
     } else if (a == "--output-stall") {
-      auto d = config::parse_duration(*v, err);
+      auto d = util::parse_duration(*v, err);
       if (!d) return usage("--output-stall: " + err);
       opt.output_stall = *d;
     } else if (a == "--big-page") {

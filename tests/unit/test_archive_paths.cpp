@@ -9,6 +9,7 @@
 #include "extract/select.hpp"
 #include "magichour/client.hpp"
 #include "pipeline/archive.hpp"
+#include "pipeline/validate_config.hpp"
 
 namespace json = boost::json;
 using mh::magichour::valid_project_id;
@@ -74,7 +75,7 @@ mh::config::LoadResult load_yaml(const std::string& yaml) {
   mh::config::LoadOptions o;
   o.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   o.credentials_dir = std::optional<std::string>("");
-  return mh::config::load_string(yaml, "test.yaml", "/nonexistent", o);
+  return mh::pipeline::load_config_string(yaml, "test.yaml", "/nonexistent", o);
 }
 
 std::string errors_of(const mh::config::LoadResult& r) {

@@ -6,6 +6,7 @@
 
 #include "config/load.hpp"
 #include "magichour/catalog.hpp"
+#include "pipeline/validate_config.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -23,6 +24,7 @@ struct Env {
       return it->second;
     };
     o.credentials_dir = creds ? creds : std::optional<std::string>("");
+    o.catalogue = &mh::pipeline::catalogue_checks();  // as pipeline::load_config_* do
     return o;
   }
 };
@@ -345,4 +347,30 @@ jobs:
   std::string errors = errors_of(bad);
   CHECK(errors.find("resources[0].max_pages") != std::string::npos);
   CHECK(errors.find("settle is only for from_dir") != std::string::npos);
+}
+
+TEST_CASE("config: the catalogue checks come from pipeline, config alone skips them") {
+  const std::string yaml = R"(
+magic_hour: {api_key: "k-123456"}
+resources:
+  - {name: mine, endpoint: {path: ai-image-generator, method: POST}}
+jobs:
+  - name: gen
+    generate:
+      - resource: ai_image_upscaler
+        from_dir: /tmp/in
+        request: {scale_factor: 3}
+)";
+  LoadOptions o = Env{}.options();
+  o.catalogue = nullptr;
+  auto bare = load_string(yaml, "test.yaml", "/nonexistent", o);
+  INFO(errors_of(bare));
+  CHECK(bare.config);
+  auto full = mh::pipeline::load_config_string(yaml, "test.yaml", "/nonexistent", o);
+  CHECK(errors_of(full) ==
+        "test.yaml: POST to 'ai-image-generator' creates (and bills) a Magic Hour project outside the generation "
+        "ledger; use a job's generate: for that at resources[0].endpoint.method, line 4\n"
+        "test.yaml: scale_factor must be 2 or 4 at jobs[0].generate[0].request.scale_factor, line 10\n");
+  CHECK(mh::pipeline::create_kind(GenerateKind::image_generator) == mh::magichour::CreateKind::image_generator);
+  CHECK(mh::pipeline::create_kind(GenerateKind::image_upscaler) == mh::magichour::CreateKind::image_upscaler);
 }

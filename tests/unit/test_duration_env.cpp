@@ -2,14 +2,14 @@
 
 #include <map>
 
-#include "config/duration.hpp"
 #include "config/env.hpp"
 #include "util/did_you_mean.hpp"
+#include "util/duration.hpp"
 
 using namespace std::chrono_literals;
 using mh::config::expand_env;
-using mh::config::format_duration;
-using mh::config::parse_duration;
+using mh::util::format_duration;
+using mh::util::parse_duration;
 
 TEST_CASE("duration: units and compounds") {
   std::string err;

@@ -16,9 +16,9 @@
 
 #include "async/blocking.hpp"
 #include "async/cancel.hpp"
-#include "config/duration.hpp"
 #include "net/http_client.hpp"
 #include "net/url.hpp"
+#include "util/duration.hpp"
 #include "util/hash.hpp"
 
 namespace mh::net {
@@ -64,7 +64,7 @@ asio::awaitable<std::unique_ptr<ClientConnection>> make_tls_connection(HttpClien
   }
   if (ec == beast::error::timeout) {
     fail(TransportError::Kind::timeout, sent,
-         "no complete response from " + url.origin() + " within " + config::format_duration(o.timeout));
+         "no complete response from " + url.origin() + " within " + util::format_duration(o.timeout));
   }
   if (ec == http::error::body_limit) {
     fail(TransportError::Kind::too_large, sent,
@@ -232,7 +232,7 @@ asio::awaitable<void> read_download(Stream& stream, beast::flat_buffer& buffer, 
     if (ec == beast::error::timeout && deadline && std::chrono::steady_clock::now() >= *deadline) {
       fail(TransportError::Kind::timeout, true,
            "the download from " + url.origin() + " did not complete within its deadline of " +
-               config::format_duration(req.download_timeout));
+               util::format_duration(req.download_timeout));
     }
     if (ec) fail_exchange(ec, url, o, true);
   };

@@ -1,10 +1,10 @@
-#include "config/duration.hpp"
+#include "util/duration.hpp"
 
 #include <cctype>
 #include <cstdint>
 #include <limits>
 
-namespace mh::config {
+namespace mh::util {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, std::string& error) {
   const std::string quoted = "'" + std::string(text) + "'";
@@ -75,4 +75,4 @@ std::string format_duration(std::chrono::milliseconds d) {
   return out;
 }
 
-}  // namespace mh::config
+}  // namespace mh::util
