@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,6 +19,7 @@
 #include "app/runtime.hpp"
 #include "app/version.hpp"
 #include "async/blocking.hpp"
+#include "async/spawn.hpp"
 #include "config/dsn.hpp"
 #include "config/load.hpp"
 #include "control/control_plane.hpp"
@@ -104,10 +104,10 @@ class Daemon {
                                                            &rt_->metrics);
     declare_jobs();
     if (!start_control_plane()) return 1;
-    asio::co_spawn(rt_->io, handle_signals(), asio::detached);
-    asio::co_spawn(rt_->io, start_database(), asio::detached);
+    async::spawn(rt_->io, handle_signals(), "signal handler");
+    async::spawn(rt_->io, start_database(), "database start");
     // systemd WatchdogSec= (notify): pings come from the I/O thread, so a stuck loop gets restarted.
-    if (auto every = watchdog_ping_interval()) asio::co_spawn(rt_->io, watchdog(*every), asio::detached);
+    if (auto every = watchdog_ping_interval()) async::spawn(rt_->io, watchdog(*every), "systemd watchdog");
     rt_->io.run();
     // Before the parts they use go: a probe or request still suspended is destroyed now.
     rt_->drain();

@@ -2,12 +2,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <memory>
+
+#include "async/spawn.hpp"
 
 namespace mh::async {
 namespace asio = boost::asio;
@@ -38,7 +39,7 @@ asio::awaitable<void> join_all(std::vector<Task> tasks) {
   auto state = std::make_shared<JoinState>(ex);
   state->remaining = tasks.size();
   if (tasks.empty()) co_return;
-  for (auto& t : tasks) asio::co_spawn(ex, run_one(state, std::move(t)), asio::detached);
+  for (auto& t : tasks) async::spawn(ex, run_one(state, std::move(t)), "joined task");
   while (state->remaining > 0) co_await state->done.async_wait(asio::as_tuple(asio::use_awaitable));
   if (state->first_error) std::rethrow_exception(state->first_error);
 }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,6 +13,7 @@
 #include <optional>
 
 #include "async/blocking.hpp"
+#include "async/spawn.hpp"
 #include "control/problem.hpp"
 #include "control/router.hpp"
 #include "control/views.hpp"
@@ -160,7 +160,7 @@ struct ControlPlane::Impl : std::enable_shared_from_this<Impl> {
       co_await refresh_overview();  // after a quiet spell: read it now rather than answer old news
     } else if (std::chrono::steady_clock::now() - *overview_at > kOverviewMaxAge) {
       overview_refreshing = true;
-      asio::co_spawn(deps.io, refresh_in_background(shared_from_this()), asio::detached);
+      async::spawn(deps.io, refresh_in_background(shared_from_this()), "control plane refresh");
     }
   }
 

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,6 +10,7 @@
 
 #include "async/blocking.hpp"
 #include "async/cancel.hpp"
+#include "async/spawn.hpp"
 #include "db/ops.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -49,7 +49,7 @@ void start_periodic(const std::shared_ptr<Impl>& impl, std::chrono::milliseconds
   if constexpr (requires { impl->cancel; }) {
     if (impl->cancel->requested()) impl->cancel = std::make_shared<async::Cancellation>();
   }
-  asio::co_spawn(impl->io, periodic(impl, interval), asio::detached);
+  async::spawn(impl->io, periodic(impl, interval), "monitor loop");
 }
 
 template <class Impl>

@@ -3,6 +3,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cstdlib>
 
+#include "async/spawn.hpp"
 #include "log/log.hpp"
 #include "net/detail/http_connection.hpp"
 #include "util/codec.hpp"
@@ -224,7 +225,7 @@ asio::awaitable<ClientResponse> HttpClient::send(const ClientRequest& request) {
     if (idle.size() < impl->options.max_idle_per_origin) {
       conn->idle_since = std::chrono::steady_clock::now();
       idle.push_back(std::move(conn));
-      asio::co_spawn(impl->io, close_expired(impl, origin, impl->options.idle_keepalive), asio::detached);
+      async::spawn(impl->io, close_expired(impl, origin, impl->options.idle_keepalive), "close idle connections");
     }
   }
   co_return response;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "async/spawn.hpp"
 #include "net/detail/http_session.hpp"
 
 namespace mh::net {
@@ -61,11 +62,11 @@ asio::awaitable<void> accept_loop(std::shared_ptr<HttpServer::Impl> impl) {
         if (!ignored_ec) unparsed.remote_address = ep.address().to_string();
         impl->observer({unparsed, 503, std::chrono::microseconds(0)});
       }
-      asio::co_spawn(impl->io, refuse(std::move(socket)), asio::detached);
+      async::spawn(impl->io, refuse(std::move(socket)), "refuse connection");
     } else if (impl->tls_context) {
       detail::spawn_tls_session(impl, std::move(socket));
     } else {
-      asio::co_spawn(impl->io, plain_session(impl, std::move(socket)), asio::detached);
+      async::spawn(impl->io, plain_session(impl, std::move(socket)), "http session");
     }
   }
 }
@@ -101,7 +102,7 @@ void HttpServer::start() {
   if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
   impl_->bound_port = impl_->acceptor.local_endpoint().port();
   impl_->stopping = false;
-  asio::co_spawn(impl_->io, accept_loop(impl_), asio::detached);
+  async::spawn(impl_->io, accept_loop(impl_), "http accept loop");
 }
 
 std::uint16_t HttpServer::port() const { return impl_->bound_port; }

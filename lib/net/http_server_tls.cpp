@@ -4,6 +4,7 @@
 #include <boost/beast/ssl.hpp>
 #include <stdexcept>
 
+#include "async/spawn.hpp"
 #include "net/detail/http_session.hpp"
 
 namespace mh::net::detail {
@@ -40,7 +41,7 @@ asio::awaitable<void> tls_session(std::shared_ptr<HttpServer::Impl> impl, asio::
 
 void spawn_tls_session(std::shared_ptr<HttpServer::Impl> impl, asio::ip::tcp::socket socket) {
   auto& io = impl->io;
-  asio::co_spawn(io, tls_session(std::move(impl), std::move(socket)), asio::detached);
+  async::spawn(io, tls_session(std::move(impl), std::move(socket)), "https session");
 }
 
 }  // namespace mh::net::detail

@@ -2,7 +2,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -12,6 +11,7 @@
 #include <memory>
 
 #include "async/blocking.hpp"
+#include "async/spawn.hpp"
 #include "db/ops.hpp"
 #include "db/pool.hpp"
 #include "load/destination.hpp"
@@ -412,7 +412,7 @@ asio::awaitable<JobRunResult> run_job(Services& sv, const config::JobConfig& job
   const std::string how = resume ? std::string("resume") : trigger;
   control.verify_claim = [&lock] { lock->verify(); };
   auto watch = std::make_shared<ClaimWatch>(sv.io);
-  asio::co_spawn(sv.io, watch_claim(sv, job.name, control, watch), asio::detached);
+  async::spawn(sv.io, watch_claim(sv, job.name, control, watch), "run claim watch");
   std::exception_ptr error;
   try {
     result.outcome = co_await execute_run(sv, job, how, control, resume);

@@ -2,13 +2,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <list>
 
 #include "async/blocking.hpp"
+#include "async/spawn.hpp"
 #include "db/ops.hpp"
 #include "log/log.hpp"
 #include "metrics/metrics.hpp"
@@ -343,7 +343,7 @@ asio::awaitable<TriggerResult> Scheduler::trigger(const std::string& job) {
     co_return TriggerResult{TriggerResult::Kind::already_running, a->control->run_id, {}};
   }
   auto wait = std::make_shared<TriggerWait>(impl_->io);
-  asio::co_spawn(impl_->io, impl_->run_triggered(it->second, wait), asio::detached);
+  async::spawn(impl_->io, impl_->run_triggered(it->second, wait), "triggered run");
   if (!wait->signalled) co_await wait->timer.async_wait(asio::as_tuple(asio::use_awaitable));
   co_return wait->result;
 }
