@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
@@ -72,7 +73,7 @@ asio::awaitable<std::unique_ptr<ClientConnection>> make_tls_connection(HttpClien
   }
   if (ec == asio::error::eof || ec == http::error::end_of_stream || ec == http::error::partial_message ||
       ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-      ec.message().find("stream truncated") != std::string::npos) {
+      ec == asio::ssl::error::stream_truncated) {
     fail(TransportError::Kind::reset, sent,
          "the connection to " + url.origin() + " closed before the response was complete (" + ec.message() + ")");
   }
