@@ -60,7 +60,7 @@ int usage_error(const std::string& message) {
 // Loads and validates; prints every error. nullopt means exit 2.
 std::optional<config::Config> load_config(const Args& args) {
   std::string path = config::resolve_config_path(args.config);
-  config::LoadResult r = pipeline::load_config_file(path);
+  config::ConfigResult r = pipeline::load_config_file(path);
   for (const auto& w : r.warnings) std::cerr << "mhloader: warning: " << w << "\n";
   if (!r.config) {
     for (const auto& e : r.errors) std::cerr << "mhloader: " << e.to_string() << "\n";

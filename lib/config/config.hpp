@@ -52,7 +52,7 @@ struct MagicHourConfig {
 
 enum class DestinationType { postgres, filesystem };
 
-struct FilesystemDestination {
+struct FilesystemDestinationConfig {
   std::string path;
   std::string format = "jsonl";
 };
@@ -61,7 +61,7 @@ struct DestinationConfig {
   DestinationType type = DestinationType::postgres;
   Secret dsn;  // the whole DSN; its password is registered for redaction
   std::string dataset = "magic_hour_data";
-  FilesystemDestination filesystem;
+  FilesystemDestinationConfig filesystem;
 };
 
 struct TlsConfig {

@@ -104,8 +104,8 @@ class Loader {
     }
   }
 
-  LoadResult run(const std::string& text) {
-    LoadResult result;
+  ConfigResult run(const std::string& text) {
+    ConfigResult result;
     YAML::Node root;
     try {
       root = YAML::Load(text);
@@ -1095,19 +1095,19 @@ class Loader {
 
 }  // namespace
 
-LoadResult load_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
-                       const LoadOptions& options) {
+ConfigResult load_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
+                         const LoadOptions& options) {
   Loader loader(file, base_dir, options);
   return loader.run(yaml);
 }
 
-LoadResult load_file(const std::string& path, const LoadOptions& options) {
+ConfigResult load_file(const std::string& path, const LoadOptions& options) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec);
   std::string name = ec ? path : abs.lexically_normal().string();
   std::string why;
   if (!readable_file(name, why)) {
-    LoadResult r;
+    ConfigResult r;
     r.errors.push_back({name, "", 0, "cannot read the configuration file: " + why, ""});
     return r;
   }

@@ -51,17 +51,17 @@ struct LoadOptions {
   const CatalogueChecks* catalogue = nullptr;
 };
 
-struct LoadResult {
+struct ConfigResult {
   std::optional<Config> config;  // set only when `errors` is empty
   std::vector<ConfigError> errors;
   std::vector<std::string> warnings;
 };
 
-LoadResult load_file(const std::string& path, const LoadOptions& options = {});
+ConfigResult load_file(const std::string& path, const LoadOptions& options = {});
 
 // `file` names the source in messages; relative *_file names resolve against `base_dir`.
-LoadResult load_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
-                       const LoadOptions& options = {});
+ConfigResult load_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
+                         const LoadOptions& options = {});
 
 // --config, else $MHLOADER_CONFIG, else /etc/mhloader/mhloader.yaml.
 std::string resolve_config_path(const std::optional<std::string>& flag);

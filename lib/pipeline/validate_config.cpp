@@ -30,13 +30,13 @@ const config::CatalogueChecks& catalogue_checks() {
   return checks;
 }
 
-config::LoadResult load_config_file(const std::string& path, config::LoadOptions options) {
+config::ConfigResult load_config_file(const std::string& path, config::LoadOptions options) {
   options.catalogue = &catalogue_checks();
   return config::load_file(path, options);
 }
 
-config::LoadResult load_config_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
-                                      config::LoadOptions options) {
+config::ConfigResult load_config_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
+                                        config::LoadOptions options) {
   options.catalogue = &catalogue_checks();
   return config::load_string(yaml, file, base_dir, options);
 }

@@ -16,9 +16,9 @@ const config::CatalogueChecks& catalogue_checks();
 
 // config::load_file / load_string with the catalogue checks: how every configuration
 // meant for use is loaded (serve, run, check-config, reload), so all report the same errors.
-config::LoadResult load_config_file(const std::string& path, config::LoadOptions options = {});
-config::LoadResult load_config_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
-                                      config::LoadOptions options = {});
+config::ConfigResult load_config_file(const std::string& path, config::LoadOptions options = {});
+config::ConfigResult load_config_string(const std::string& yaml, const std::string& file, const std::string& base_dir,
+                                        config::LoadOptions options = {});
 
 // The one place a generate entry's kind becomes the Magic Hour create endpoint's.
 magichour::CreateKind create_kind(config::GenerateKind kind);

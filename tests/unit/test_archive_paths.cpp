@@ -71,14 +71,14 @@ TEST_CASE("select: records are moved out of the page, a path the paginator reads
 
 namespace {
 
-mh::config::LoadResult load_yaml(const std::string& yaml) {
+mh::config::ConfigResult load_yaml(const std::string& yaml) {
   mh::config::LoadOptions o;
   o.env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   o.credentials_dir = std::optional<std::string>("");
   return mh::pipeline::load_config_string(yaml, "test.yaml", "/nonexistent", o);
 }
 
-std::string errors_of(const mh::config::LoadResult& r) {
+std::string errors_of(const mh::config::ConfigResult& r) {
   std::string s;
   for (const auto& e : r.errors) s += e.to_string() + "\n";
   return s;

@@ -29,11 +29,11 @@ struct Env {
   }
 };
 
-LoadResult load(const std::string& yaml, const Env& env, const std::string& dir = "/nonexistent") {
+ConfigResult load(const std::string& yaml, const Env& env, const std::string& dir = "/nonexistent") {
   return load_string(yaml, "test.yaml", dir, env.options());
 }
 
-std::string errors_of(const LoadResult& r) {
+std::string errors_of(const ConfigResult& r) {
   std::string s;
   for (const auto& e : r.errors) s += e.to_string() + "\n";
   return s;
