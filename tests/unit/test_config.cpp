@@ -361,7 +361,8 @@ jobs:
         from_dir: /tmp/in
         request: {scale_factor: 3}
 )";
-  LoadOptions o = Env{}.options();
+  const Env env;  // named: the options' env lookup refers to it
+  LoadOptions o = env.options();
   o.catalogue = nullptr;
   auto bare = load_string(yaml, "test.yaml", "/nonexistent", o);
   INFO(errors_of(bare));
