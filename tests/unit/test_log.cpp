@@ -5,20 +5,9 @@
 #include <vector>
 
 #include "log/log.hpp"
+#include "support/log_capture.hpp"
 
-namespace {
-struct Capture {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  Capture() {
-    mh::log::set_sink([this](std::string_view l) {
-      std::lock_guard lock(mu);
-      lines.emplace_back(l);
-    });
-  }
-  ~Capture() { mh::log::set_sink({}); }
-};
-}  // namespace
+using Capture = mh::test::LogCapture;
 
 TEST_CASE("log: logfmt with quoting") {
   Capture cap;

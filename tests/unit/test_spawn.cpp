@@ -13,22 +13,13 @@
 
 #include "async/spawn.hpp"
 #include "log/log.hpp"
+#include "support/log_capture.hpp"
 
 namespace asio = boost::asio;
 
 namespace {
 
-struct Capture {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  Capture() {
-    mh::log::set_sink([this](std::string_view l) {
-      std::lock_guard lock(mu);
-      lines.emplace_back(l);
-    });
-  }
-  ~Capture() { mh::log::set_sink({}); }
-};
+using Capture = mh::test::LogCapture;
 
 asio::awaitable<void> fails_later() {
   // Named, not a temporary in a co_await expression (README, "Coroutines and GCC 12").
